@@ -1,0 +1,121 @@
+/**
+ * Typed error hierarchy. Every failure the API can report is a DomainError whose `type` slug
+ * becomes the RFC 9457 `type` (`/problems/<slug>`); one middleware maps them to problem+json.
+ */
+export interface FieldProblem {
+  path: string;
+  message: string;
+}
+
+export interface DomainErrorOptions {
+  detail?: string;
+  errors?: FieldProblem[];
+  headers?: Record<string, string>;
+  cause?: unknown;
+}
+
+export class DomainError extends Error {
+  readonly type: string;
+  readonly status: number;
+  readonly title: string;
+  readonly errors: FieldProblem[] | undefined;
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(type: string, status: number, title: string, options: DomainErrorOptions = {}) {
+    super(options.detail ?? title, { cause: options.cause });
+    this.name = new.target.name;
+    this.type = type;
+    this.status = status;
+    this.title = title;
+    this.errors = options.errors;
+    this.headers = options.headers;
+  }
+}
+
+export class ValidationError extends DomainError {
+  constructor(errors: FieldProblem[], detail = 'The request is not valid; see errors[] for each problem.') {
+    super('validation-error', 400, 'Validation failed', { detail, errors });
+  }
+}
+
+export class MalformedJsonError extends DomainError {
+  constructor(detail = 'The request body is not valid JSON.') {
+    super('malformed-json', 400, 'Malformed JSON', { detail });
+  }
+}
+
+export class UnauthorizedError extends DomainError {
+  constructor(detail = 'Send a valid API key as `Authorization: Bearer <key>`.') {
+    super('unauthorized', 401, 'Unauthorized', { detail, headers: { 'www-authenticate': 'Bearer' } });
+  }
+}
+
+export class ForbiddenError extends DomainError {
+  constructor(detail = 'This API key is not allowed to perform this operation.') {
+    super('forbidden', 403, 'Forbidden', { detail });
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(detail = 'No such resource.') {
+    super('not-found', 404, 'Not found', { detail });
+  }
+}
+
+export class MethodNotAllowedError extends DomainError {
+  constructor(allowed: string[]) {
+    super('method-not-allowed', 405, 'Method not allowed', {
+      detail: `This path accepts ${allowed.join(', ')}.`,
+      headers: { allow: allowed.join(', ') },
+    });
+  }
+}
+
+export class ConflictError extends DomainError {
+  constructor(detail: string) {
+    super('conflict', 409, 'Conflict', { detail });
+  }
+}
+
+export class InsufficientPointsError extends DomainError {
+  constructor(requested: number, available: number) {
+    super('insufficient-points', 409, 'Insufficient points', {
+      detail: `The member has ${available} points available; ${requested} were requested.`,
+    });
+  }
+}
+
+export class IdempotencyKeyReusedError extends DomainError {
+  constructor() {
+    super('idempotency-key-reused', 422, 'Idempotency key reused', {
+      detail:
+        'This Idempotency-Key was already used with a different request. Use a new key for a new request.',
+    });
+  }
+}
+
+export class PayloadTooLargeError extends DomainError {
+  constructor(limitBytes: number) {
+    super('payload-too-large', 413, 'Payload too large', {
+      detail: `The request body exceeds ${limitBytes} bytes.`,
+    });
+  }
+}
+
+export class UnsupportedMediaTypeError extends DomainError {
+  constructor(received: string | undefined) {
+    super('unsupported-media-type', 415, 'Unsupported media type', {
+      detail: `Send the body as application/json${received ? `, not ${received}` : ''}.`,
+    });
+  }
+}
+
+export class TooManyConcurrentUpdatesError extends DomainError {
+  constructor() {
+    super('rate-limited', 429, 'Too many concurrent updates', {
+      detail:
+        'Too many requests are changing this member at the same time. Retry with the same Idempotency-Key.',
+      headers: { 'retry-after': '1' },
+    });
+  }
+}

@@ -1,0 +1,10 @@
+import { monotonicFactory } from 'ulid';
+
+export type IdPrefix = 'mem' | 'txn' | 'red' | 'rwd' | 'sub' | 'evt' | 'key' | 'imp';
+
+const nextUlid = monotonicFactory();
+
+/** A prefixed ULID (`mem_01J…`): sortable by creation time, unique without coordination. */
+export function newId(prefix: IdPrefix, now: number = Date.now()): string {
+  return `${prefix}_${nextUlid(now)}`;
+}

@@ -1,0 +1,40 @@
+/** Calendar helpers in UTC. Points expire at month ends, so month arithmetic is what matters. */
+
+export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000;
+
+/** `2026-11-23T10:00:00.000Z` → `2026-11`. */
+export function monthOf(iso: string): string {
+  return iso.slice(0, 7);
+}
+
+/** `2026-11-23T10:00:00.000Z` → `2026-11-23`. */
+export function dayOf(iso: string): string {
+  return iso.slice(0, 10);
+}
+
+/** First instant of the month `months` after the month of `iso`, as an ISO string. */
+export function startOfMonthAfter(iso: string, months: number): string {
+  const date = new Date(iso);
+  return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + months, 1)).toISOString();
+}
+
+export function addDays(iso: string, days: number): string {
+  return new Date(new Date(iso).getTime() + days * 86_400_000).toISOString();
+}
+
+/** Normalise any RFC 3339 string (with offset) to UTC with milliseconds. */
+export function toUtc(iso: string): string {
+  return new Date(iso).toISOString();
+}
+
+/** The months of a tier window ending at (and including) the month of `iso`. */
+export function monthsInWindow(iso: string, windowMonths: number): Set<string> {
+  const date = new Date(iso);
+  const months = new Set<string>();
+  for (let i = 0; i < windowMonths; i++) {
+    months.add(
+      new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() - i, 1)).toISOString().slice(0, 7),
+    );
+  }
+  return months;
+}

@@ -1,0 +1,40 @@
+import type {
+  APIGatewayRequestAuthorizerEventV2,
+  APIGatewaySimpleAuthorizerWithContextResult,
+} from 'aws-lambda';
+import { logger } from '../http/logger.ts';
+import type { AuthorizerContext } from '../http/types.ts';
+import { hashApiKey } from '../services/api-keys.ts';
+import { findPrincipal, touchApiKey } from '../store/api-key-store.ts';
+import { type Store, storeFromEnv } from '../store/client.ts';
+
+type AuthorizerResult = APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>;
+
+const anonymous = (reason: string): AuthorizerResult => ({
+  isAuthorized: true,
+  context: { authenticated: 'false', reason },
+});
+
+/**
+ * HTTP API Lambda authorizer (simple responses, no result cache so revocation is immediate).
+ * It resolves the bearer key to a principal and always lets the request through: the handler
+ * answers 401/403 itself as problem+json, which the gateway's fixed error bodies cannot be.
+ */
+export function createAuthorizer(store: () => Store = storeFromEnv, clock: () => Date = () => new Date()) {
+  return async (event: APIGatewayRequestAuthorizerEventV2): Promise<AuthorizerResult> => {
+    const header = event.headers?.authorization;
+    if (!header) return anonymous('Send an API key as `Authorization: Bearer <key>`.');
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match?.[1]) return anonymous('The Authorization header must be `Bearer <key>`.');
+    const principal = await findPrincipal(store(), hashApiKey(match[1]));
+    if (!principal) return anonymous('This API key is not valid: it is unknown or has been revoked.');
+    try {
+      await touchApiKey(store(), principal.keyId, clock().toISOString());
+    } catch (error) {
+      logger.warn('could not record API key use', { keyId: principal.keyId, error }); // never blocks a request
+    }
+    return { isAuthorized: true, context: { authenticated: 'true', principal: JSON.stringify(principal) } };
+  };
+}
+
+export const handler = createAuthorizer();

@@ -1,0 +1,39 @@
+import type * as z from 'zod';
+import { type FieldProblem, ValidationError } from '../../domain/errors.ts';
+import type { HttpMiddleware } from '../types.ts';
+
+/** zod issues → RFC 9457 `errors[]` with dotted paths prefixed by where the field came from. */
+export function fieldProblems(where: 'body' | 'query' | 'path', error: z.ZodError): FieldProblem[] {
+  return error.issues.map((issue) => ({
+    path: [where, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+  }));
+}
+
+/** Validates path parameters, query string and body against the route's zod schemas, all at once. */
+export function validateInput(): HttpMiddleware {
+  return {
+    before: (request) => {
+      const route = request.internal.route;
+      if (!route) return;
+      const { event } = request;
+      const problems: FieldProblem[] = [];
+      const parse = (where: 'body' | 'query' | 'path', schema: z.ZodType | undefined, value: unknown) => {
+        if (!schema) return where === 'body' ? undefined : {};
+        const result = schema.safeParse(value);
+        if (result.success) return result.data;
+        problems.push(...fieldProblems(where, result.error));
+        return undefined;
+      };
+      const params = parse('path', route.params, event.pathParameters ?? {});
+      const query = parse('query', route.query, event.queryStringParameters ?? {});
+      const body = parse('body', route.body, request.internal.rawBody ?? {});
+      if (problems.length > 0) throw new ValidationError(problems);
+      request.internal.input = {
+        params: params as Record<string, unknown>,
+        query: query as Record<string, unknown>,
+        body,
+      };
+    },
+  };
+}

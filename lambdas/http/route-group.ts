@@ -1,0 +1,81 @@
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { NotFoundError } from '../domain/errors.ts';
+import { type OperationsOf, type RouteGroupName, routeKeyOf, routesOfGroup } from '../routes/manifest.ts';
+import type { RequestContext, UseCaseResponse } from '../services/context.ts';
+import { type Store, storeFromEnv } from '../store/client.ts';
+import { authenticate } from './middlewares/authenticate.ts';
+import { idempotencyKey } from './middlewares/idempotency-key.ts';
+import { jsonBody } from './middlewares/json-body.ts';
+import { problemResponses } from './middlewares/problem-responses.ts';
+import { requestContext } from './middlewares/request-context.ts';
+import { validateInput } from './middlewares/validate-input.ts';
+import { jsonResult } from './responses.ts';
+import type { HttpEvent, HttpResult, OperationInput, PipelineState } from './types.ts';
+
+/** The implementation of one operation: validated input in, a use case's response out. */
+// biome-ignore lint/suspicious/noExplicitAny: each operation narrows its own input shape
+export type Operation = (input: any, ctx: RequestContext) => Promise<UseCaseResponse>;
+
+export interface RouteGroupOptions {
+  /** Inject a store (tests); defaults to the one built from the environment at first use. */
+  store?: () => Store;
+  clock?: () => Date;
+}
+
+/**
+ * The Lambda handler of one route group: a middy stack (request id and logging, problem+json
+ * errors, auth, JSON body, zod validation, Idempotency-Key) around a dispatch on the route key.
+ * Handlers modules only list their operations; everything HTTP lives here.
+ */
+export function createRouteGroup<G extends RouteGroupName>(
+  group: G,
+  operations: Record<OperationsOf<G>, Operation>,
+  options: RouteGroupOptions = {},
+) {
+  const routes = new Map(routesOfGroup(group).map((route) => [routeKeyOf(route), route]));
+  const store = options.store ?? storeFromEnv;
+  const clock = options.clock ?? (() => new Date());
+  const table = operations as Record<string, Operation>;
+
+  // middy hands the handler only (event, context): the middlewares' state travels keyed by event.
+  const states = new WeakMap<HttpEvent, PipelineState>();
+
+  const dispatch = async (event: HttpEvent) => {
+    const internal = states.get(event) as PipelineState;
+    const route = internal.route as NonNullable<PipelineState['route']>;
+    const operation = table[route.operationId];
+    if (!operation) throw new Error(`no implementation for ${route.operationId}`);
+    const input = internal.input as OperationInput;
+    const principal = internal.principal ?? {
+      keyId: 'public',
+      role: 'admin' as const,
+      partnerId: null,
+      scopes: [],
+    };
+    const result = await operation(input, {
+      store: store(),
+      principal,
+      now: clock().toISOString(),
+      ...(internal.idempotency ? { idempotency: internal.idempotency } : {}),
+    });
+    return jsonResult(result.status, result.body, result.replayed ? { 'idempotent-replayed': 'true' } : {});
+  };
+
+  return middy<HttpEvent, HttpResult, Error, Context, PipelineState>()
+    .use(requestContext())
+    .use(problemResponses())
+    .use({
+      before: (request) => {
+        const route = routes.get(request.event.routeKey);
+        if (!route) throw new NotFoundError(`No route ${request.event.routeKey}.`);
+        request.internal.route = route;
+        states.set(request.event, request.internal);
+      },
+    })
+    .use(authenticate())
+    .use(jsonBody())
+    .use(validateInput())
+    .use(idempotencyKey())
+    .handler(dispatch);
+}

@@ -1,0 +1,281 @@
+/**
+ * The route manifest: the one list of every HTTP route. CDK builds API Gateway routes and one
+ * Lambda function per group from it; the local server routes with it; the OpenAPI document is
+ * generated from its schemas. Handlers only supply the implementation of each operationId.
+ */
+import type * as z from 'zod';
+import * as apiKeys from '../schemas/api-keys.ts';
+import type { Role, Scope } from '../schemas/common.ts';
+import { listOf } from '../schemas/common.ts';
+import * as members from '../schemas/members.ts';
+import * as partners from '../schemas/partners.ts';
+import * as points from '../schemas/points.ts';
+import * as program from '../schemas/program.ts';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface RouteAccess {
+  roles: readonly Role[];
+  /** A partner key must hold this scope (admin keys hold every scope). */
+  scope?: Scope;
+}
+
+export interface RouteSpec {
+  operationId: string;
+  method: HttpMethod;
+  path: string;
+  group: RouteGroupName;
+  summary: string;
+  /** `public` routes skip the authorizer. */
+  access: RouteAccess | 'public';
+  idempotency?: 'required' | 'optional';
+  successStatus: number;
+  params?: z.ZodType;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  response?: z.ZodType;
+}
+
+/** One Lambda function per group. `writes` decides the DynamoDB grant (read-only otherwise). */
+export const routeGroups = {
+  health: { writes: false, description: 'Liveness' },
+  program: { writes: true, description: 'Program configuration' },
+  partners: { writes: true, description: 'Coalition partners' },
+  apiKeys: { writes: true, description: 'API keys' },
+  members: { writes: true, description: 'Member enrolment and lookup' },
+  points: { writes: true, description: 'Points ledger: earn, redeem, history' },
+} as const;
+export type RouteGroupName = keyof typeof routeGroups;
+
+const ADMIN = ['admin'] as const;
+const ANY_ROLE = ['admin', 'partner', 'finance'] as const;
+const ADMIN_PARTNER = ['admin', 'partner'] as const;
+
+export const routes = [
+  {
+    operationId: 'getHealth',
+    method: 'GET',
+    path: '/v1/health',
+    group: 'health',
+    summary: 'Liveness check',
+    access: 'public',
+    successStatus: 200,
+  },
+  {
+    operationId: 'getProgram',
+    method: 'GET',
+    path: '/v1/program',
+    group: 'program',
+    summary: 'Read the program configuration',
+    access: { roles: ANY_ROLE },
+    successStatus: 200,
+    response: program.programResponse,
+  },
+  {
+    operationId: 'putProgram',
+    method: 'PUT',
+    path: '/v1/program',
+    group: 'program',
+    summary: 'Replace the program configuration',
+    access: { roles: ADMIN },
+    successStatus: 200,
+    body: program.programSchema,
+    response: program.programResponse,
+  },
+  {
+    operationId: 'createPartner',
+    method: 'POST',
+    path: '/v1/partners',
+    group: 'partners',
+    summary: 'Add a partner brand to the coalition',
+    access: { roles: ADMIN },
+    idempotency: 'optional',
+    successStatus: 201,
+    body: partners.createPartnerBody,
+    response: partners.partnerResponse,
+  },
+  {
+    operationId: 'listPartners',
+    method: 'GET',
+    path: '/v1/partners',
+    group: 'partners',
+    summary: 'List partners (a partner key sees only itself)',
+    access: { roles: ADMIN_PARTNER },
+    successStatus: 200,
+    query: members.transactionsQuery.pick({ limit: true, cursor: true }),
+    response: listOf(partners.partnerResponse),
+  },
+  {
+    operationId: 'getPartner',
+    method: 'GET',
+    path: '/v1/partners/{partnerId}',
+    group: 'partners',
+    summary: 'Read a partner',
+    access: { roles: ADMIN_PARTNER },
+    successStatus: 200,
+    params: partners.partnerParams,
+    response: partners.partnerResponse,
+  },
+  {
+    operationId: 'updatePartner',
+    method: 'PATCH',
+    path: '/v1/partners/{partnerId}',
+    group: 'partners',
+    summary: 'Change a partner',
+    access: { roles: ADMIN },
+    successStatus: 200,
+    params: partners.partnerParams,
+    body: partners.updatePartnerBody,
+    response: partners.partnerResponse,
+  },
+  {
+    operationId: 'createApiKey',
+    method: 'POST',
+    path: '/v1/api-keys',
+    group: 'apiKeys',
+    summary: 'Create an API key (the secret is shown once)',
+    access: { roles: ADMIN },
+    idempotency: 'optional',
+    successStatus: 201,
+    body: apiKeys.createApiKeyBody,
+    response: apiKeys.createdApiKeyResponse,
+  },
+  {
+    operationId: 'listApiKeys',
+    method: 'GET',
+    path: '/v1/api-keys',
+    group: 'apiKeys',
+    summary: 'List API keys (never their secrets)',
+    access: { roles: ADMIN },
+    successStatus: 200,
+    query: members.transactionsQuery.pick({ limit: true, cursor: true }),
+    response: listOf(apiKeys.apiKeyResponse),
+  },
+  {
+    operationId: 'revokeApiKey',
+    method: 'DELETE',
+    path: '/v1/api-keys/{keyId}',
+    group: 'apiKeys',
+    summary: 'Revoke an API key; it fails with 401 from the next request on',
+    access: { roles: ADMIN },
+    successStatus: 200,
+    params: apiKeys.apiKeyParams,
+    response: apiKeys.apiKeyResponse,
+  },
+  {
+    operationId: 'createMember',
+    method: 'POST',
+    path: '/v1/members',
+    group: 'members',
+    summary: 'Enrol a member',
+    access: { roles: ADMIN_PARTNER, scope: 'members:write' },
+    idempotency: 'optional',
+    successStatus: 201,
+    body: members.createMemberBody,
+    response: members.memberResponse,
+  },
+  {
+    operationId: 'findMembers',
+    method: 'GET',
+    path: '/v1/members',
+    group: 'members',
+    summary: "Look a member up by the caller's externalRef",
+    access: { roles: ADMIN_PARTNER },
+    successStatus: 200,
+    query: members.findMembersQuery,
+    response: listOf(members.memberResponse),
+  },
+  {
+    operationId: 'getMember',
+    method: 'GET',
+    path: '/v1/members/{memberId}',
+    group: 'members',
+    summary: 'Read a member with balances and tier',
+    access: { roles: ADMIN_PARTNER },
+    successStatus: 200,
+    params: members.memberParams,
+    response: members.memberResponse,
+  },
+  {
+    operationId: 'earnPoints',
+    method: 'POST',
+    path: '/v1/members/{memberId}/earn',
+    group: 'points',
+    summary: 'Earn points for a purchase',
+    access: { roles: ADMIN_PARTNER, scope: 'points:earn' },
+    idempotency: 'required',
+    successStatus: 201,
+    params: members.memberParams,
+    body: points.earnBody,
+    response: points.earnResponse,
+  },
+  {
+    operationId: 'redeemPoints',
+    method: 'POST',
+    path: '/v1/members/{memberId}/redemptions',
+    group: 'points',
+    summary: 'Redeem points',
+    access: { roles: ADMIN_PARTNER, scope: 'points:redeem' },
+    idempotency: 'required',
+    successStatus: 201,
+    params: members.memberParams,
+    body: points.redemptionBody,
+    response: points.redemptionResponse,
+  },
+  {
+    operationId: 'listTransactions',
+    method: 'GET',
+    path: '/v1/members/{memberId}/transactions',
+    group: 'points',
+    summary: "A member's ledger, newest first (a partner key sees its own entries)",
+    access: { roles: ADMIN_PARTNER },
+    successStatus: 200,
+    params: members.memberParams,
+    query: members.transactionsQuery,
+    response: listOf(points.transactionView),
+  },
+] as const satisfies readonly RouteSpec[];
+
+export type OperationId = (typeof routes)[number]['operationId'];
+export type OperationsOf<G extends RouteGroupName> = Extract<
+  (typeof routes)[number],
+  { group: G }
+>['operationId'];
+
+/** `GET /v1/members/{memberId}` → the API Gateway route key. */
+export const routeKeyOf = (route: Pick<RouteSpec, 'method' | 'path'>) => `${route.method} ${route.path}`;
+
+export function routesOfGroup(group: RouteGroupName): RouteSpec[] {
+  return routes.filter((route) => route.group === group);
+}
+
+/** Match a concrete path against the manifest: the route and its path parameters, if any. */
+export function matchPath(path: string): { route: RouteSpec; params: Record<string, string> }[] {
+  const matches: { route: RouteSpec; params: Record<string, string> }[] = [];
+  const segments = path.split('/');
+  for (const route of routes as readonly RouteSpec[]) {
+    const template = route.path.split('/');
+    if (template.length !== segments.length) continue;
+    const params: Record<string, string> = {};
+    const ok = template.every((part, i) => {
+      const actual = segments[i] ?? '';
+      if (part.startsWith('{') && part.endsWith('}')) {
+        const value = safeDecode(actual);
+        if (value === undefined || value === '') return false;
+        params[part.slice(1, -1)] = value;
+        return true;
+      }
+      return part === actual;
+    });
+    if (ok) matches.push({ route, params });
+  }
+  return matches;
+}
+
+function safeDecode(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined; // a malformed %-escape matches nothing: 404, never a 500
+  }
+}

@@ -1,0 +1,75 @@
+import * as z from 'zod';
+
+/** Largest integer we accept for points or money: far above any real value, far below 2^53. */
+export const MAX_AMOUNT = 1_000_000_000_000;
+
+export const slug = z.string().regex(/^[a-z0-9-]{2,40}$/, 'must be 2–40 characters of a-z, 0-9 and -');
+
+export const nonNegativeInt = z.int().min(0).max(MAX_AMOUNT);
+export const positiveInt = z.int().min(1).max(MAX_AMOUNT);
+
+/** Multipliers and rates are decimals with at most 4 places, so point arithmetic stays exact. */
+export const decimal4 = z
+  .number()
+  .refine(
+    (value) => Math.abs(value * 10_000 - Math.round(value * 10_000)) < 1e-6,
+    'at most 4 decimal places',
+  );
+
+export const multiplier = decimal4.pipe(z.number().min(0).max(1000));
+
+export const currencyCode = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD');
+
+export const timestamp = z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time' });
+
+export const text = (max: number) => z.string().trim().min(1).max(max);
+
+export const channel = z.enum(['store', 'online', 'app', 'phone', 'other']);
+
+export const roles = ['admin', 'partner', 'finance'] as const;
+export type Role = (typeof roles)[number];
+
+export const scopes = [
+  'members:write',
+  'points:earn',
+  'points:redeem',
+  'points:reverse',
+  'rewards:read',
+  'events:read',
+  'reports:read',
+] as const;
+export type Scope = (typeof scopes)[number];
+
+export const listQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+  cursor: z.string().min(1).max(2048).optional(),
+});
+
+export const idParam = (prefix: string) =>
+  z.string().regex(new RegExp(`^${prefix}_[0-9A-HJKMNP-TV-Z]{26}$`), `must be a ${prefix}_ id`);
+
+export const problemSchema = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.int(),
+  detail: z.string(),
+  instance: z.string().optional(),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+
+export const listOf = <T extends z.ZodType>(item: T) =>
+  z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+
+export const transactionType = z.enum([
+  'earn',
+  'activity',
+  'redeem',
+  'reverse',
+  'refund',
+  'expire',
+  'adjust',
+  'transfer_in',
+  'transfer_out',
+  'forfeit',
+  'bonus',
+]);

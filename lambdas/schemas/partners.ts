@@ -1,0 +1,48 @@
+import * as z from 'zod';
+import { multiplier, nonNegativeInt, positiveInt, slug, text } from './common.ts';
+
+export const earnRuleSchema = z.strictObject({
+  pointsPerUnit: multiplier.pipe(z.number().positive()),
+  unitMinor: positiveInt,
+});
+
+const partnerFields = {
+  name: text(120),
+  earnRule: earnRuleSchema,
+  categoryMultipliers: z.record(slug, multiplier).optional(),
+  fundingRateMinor: nonNegativeInt,
+  reimbursementRateMinor: nonNegativeInt,
+  status: z.enum(['active', 'suspended']).default('active'),
+};
+
+export const createPartnerBody = z.strictObject({ id: slug, ...partnerFields });
+
+export const updatePartnerBody = z
+  .strictObject({
+    name: partnerFields.name,
+    earnRule: partnerFields.earnRule,
+    categoryMultipliers: z.record(slug, multiplier),
+    fundingRateMinor: partnerFields.fundingRateMinor,
+    reimbursementRateMinor: partnerFields.reimbursementRateMinor,
+    status: z.enum(['active', 'suspended']),
+  })
+  .partial()
+  .refine((body) => Object.keys(body).length > 0, 'send at least one field to change');
+
+export const partnerParams = z.strictObject({ partnerId: slug });
+
+export const partnerResponse = z.object({
+  id: slug,
+  name: z.string(),
+  earnRule: earnRuleSchema,
+  categoryMultipliers: z.record(z.string(), z.number()),
+  fundingRateMinor: z.int(),
+  reimbursementRateMinor: z.int(),
+  status: z.enum(['active', 'suspended']),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+export type CreatePartnerBody = z.infer<typeof createPartnerBody>;
+export type UpdatePartnerBody = z.infer<typeof updatePartnerBody>;
+export type Partner = z.infer<typeof partnerResponse>;

@@ -1,0 +1,85 @@
+import * as z from 'zod';
+import { currencyCode, multiplier, nonNegativeInt, positiveInt, slug, text } from './common.ts';
+
+export const tierSchema = z.strictObject({
+  code: slug,
+  name: text(80),
+  minQualifyingPoints: nonNegativeInt,
+  earnMultiplier: multiplier,
+});
+
+export const programSchema = z
+  .strictObject({
+    name: text(120),
+    currency: currencyCode,
+    pointValueMinor: positiveInt,
+    expiryMonths: z.int().min(1).max(600).nullable(),
+    expiryNoticeDays: z.int().min(0).max(365),
+    pendingDays: z.int().min(0).max(365),
+    tierWindowMonths: z.int().min(1).max(120),
+    tiers: z.array(tierSchema).min(1).max(20),
+    activityRules: z.record(slug, nonNegativeInt),
+    churnRiskBands: z.strictObject({ high: z.number().min(0).max(1), medium: z.number().min(0).max(1) }),
+    expectedRedemptionRate: z.number().min(0).max(1),
+    allowNegativeBalance: z.boolean(),
+  })
+  .superRefine((program, ctx) => {
+    const codes = new Set<string>();
+    program.tiers.forEach((tier, index) => {
+      if (codes.has(tier.code)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tiers', index, 'code'],
+          message: 'tier codes must be unique',
+        });
+      }
+      codes.add(tier.code);
+      const previous = program.tiers[index - 1];
+      if (previous && tier.minQualifyingPoints <= previous.minQualifyingPoints) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tiers', index, 'minQualifyingPoints'],
+          message: 'tiers must be ordered by strictly increasing minQualifyingPoints',
+        });
+      }
+    });
+    if (program.tiers[0] && program.tiers[0].minQualifyingPoints !== 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tiers', 0, 'minQualifyingPoints'],
+        message: 'the first tier is the entry tier and must start at 0',
+      });
+    }
+    if (program.churnRiskBands.high > program.churnRiskBands.medium) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['churnRiskBands', 'high'],
+        message: 'the high-risk threshold must not exceed the medium-risk threshold',
+      });
+    }
+  });
+
+export type Program = z.infer<typeof programSchema>;
+export type Tier = z.infer<typeof tierSchema>;
+
+export const programResponse = programSchema.and(z.object({ updatedAt: z.string().nullable() }));
+
+/** What a fresh installation starts with until an admin PUTs its own program. */
+export const defaultProgram: Program = {
+  name: 'Loyalty program',
+  currency: 'USD',
+  pointValueMinor: 1,
+  expiryMonths: 24,
+  expiryNoticeDays: 30,
+  pendingDays: 0,
+  tierWindowMonths: 12,
+  tiers: [
+    { code: 'member', name: 'Member', minQualifyingPoints: 0, earnMultiplier: 1 },
+    { code: 'silver', name: 'Silver', minQualifyingPoints: 5_000, earnMultiplier: 1.25 },
+    { code: 'gold', name: 'Gold', minQualifyingPoints: 20_000, earnMultiplier: 1.5 },
+  ],
+  activityRules: { referral: 500, review: 50, survey: 25 },
+  churnRiskBands: { high: 0.3, medium: 0.6 },
+  expectedRedemptionRate: 0.8,
+  allowNegativeBalance: false,
+};

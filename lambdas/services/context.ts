@@ -1,0 +1,27 @@
+import type { Principal } from '../store/api-key-store.ts';
+import type { Store } from '../store/client.ts';
+import type { IdempotencyRequest, StoredResponse } from '../store/idempotency.ts';
+
+/** Everything a use case needs about the request, resolved by the HTTP middlewares. */
+export interface RequestContext {
+  store: Store;
+  principal: Principal;
+  /** Present when the caller sent an Idempotency-Key. */
+  idempotency?: IdempotencyRequest;
+  /** The request's clock reading (ISO 8601 UTC): one value for the whole use case. */
+  now: string;
+}
+
+/** A response a use case produced; `replayed` when it came from an idempotency record. */
+export interface UseCaseResponse extends StoredResponse {
+  replayed: boolean;
+}
+
+export function respond(status: number, body: unknown): UseCaseResponse {
+  return { status, body: JSON.stringify(body), replayed: false };
+}
+
+/** The idempotency scope of a caller: its partner, or `admin` (contract: (partner or admin, key)). */
+export function idempotencyScope(principal: Principal): string {
+  return principal.partnerId ?? principal.role;
+}

@@ -1,0 +1,90 @@
+import { calculateEarnPoints, type EarnFactor } from '../domain/earn-calculation.ts';
+import { ConflictError, ValidationError } from '../domain/errors.ts';
+import { newId } from '../domain/ids.ts';
+import { applyEarn, balancesOf, currentTier } from '../domain/member-ledger.ts';
+import { dayOf, MAX_FUTURE_SKEW_MS, toUtc } from '../domain/time.ts';
+import type { EarnBody, TransactionView } from '../schemas/points.ts';
+import { addToAggregate, putOrderGuard } from '../store/ledger-store.ts';
+import type { RequestContext, UseCaseResponse } from './context.ts';
+import { commitMemberChange } from './member-change.ts';
+import { assertPartnerActive, loadPointsContext, partnerOfRequest } from './points-context.ts';
+
+/**
+ * POST /v1/members/{id}/earn: points for a purchase at a partner, by the partner's earn rule and
+ * the category and tier multipliers, floored once per transaction.
+ */
+export async function earnPoints(
+  ctx: RequestContext,
+  memberId: string,
+  body: EarnBody,
+): Promise<UseCaseResponse> {
+  const partnerId = partnerOfRequest(ctx.principal, body.partnerId, true) as string;
+  const occurredAt = body.occurredAt ? toUtc(body.occurredAt) : ctx.now;
+  if (Date.parse(occurredAt) > Date.parse(ctx.now) + MAX_FUTURE_SKEW_MS) {
+    throw new ValidationError([
+      { path: 'occurredAt', message: 'must not be more than 5 minutes in the future' },
+    ]);
+  }
+  const txnId = newId('txn', Date.parse(ctx.now));
+
+  return commitMemberChange(ctx, {
+    memberId,
+    load: () => loadPointsContext(ctx.store, memberId, partnerId),
+    plan: ({ member, program, partner }) => {
+      assertPartnerActive(partner, partnerId);
+      if (!partner) throw new Error('unreachable: assertPartnerActive checked the partner');
+      if (body.currency !== program.currency) {
+        throw new ValidationError([
+          { path: 'currency', message: `the program's currency is ${program.currency}` },
+        ]);
+      }
+      const tier = currentTier(member.points, program.tiers);
+      const factors: EarnFactor[] = [];
+      const categoryMultiplier = body.category ? partner.categoryMultipliers[body.category] : undefined;
+      if (body.category && categoryMultiplier !== undefined) {
+        factors.push({ rule: `category:${body.category}`, multiplier: categoryMultiplier });
+      }
+      factors.push({ rule: `tier:${tier.code}`, multiplier: tier.earnMultiplier });
+      const { points, breakdown } = calculateEarnPoints(body.amountMinor, partner.earnRule, factors);
+      const applied = applyEarn(member.points, points, occurredAt, ctx.now, program);
+      const entry: TransactionView = {
+        id: txnId,
+        type: 'earn',
+        memberId,
+        partnerId,
+        points,
+        status: applied.status,
+        availableAt: applied.availableAt,
+        expiresAt: applied.expiresAt,
+        breakdown,
+        orderRef: body.orderRef,
+        amountMinor: body.amountMinor,
+        currency: body.currency,
+        category: body.category ?? null,
+        channel: body.channel ?? null,
+        redemptionId: null,
+        occurredAt,
+        createdAt: ctx.now,
+      };
+      return {
+        entry,
+        entryExtra: applied.tierChanged ? { tierChanged: applied.tierChanged } : {},
+        points: applied.points,
+        status: 201,
+        body: { transaction: entry, balances: balancesOf(applied.points) },
+        items: [
+          putOrderGuard(ctx.store, partnerId, body.orderRef, txnId),
+          addToAggregate(ctx.store, dayOf(ctx.now), partnerId, memberId, {
+            issuedPoints: points,
+            earnCount: 1,
+            earnAmountMinor: body.amountMinor,
+          }),
+        ],
+        onItemConditionFailed: (index) =>
+          index === 0
+            ? new ConflictError(`Order ${body.orderRef} already earned points at partner ${partnerId}.`)
+            : undefined,
+      };
+    },
+  });
+}

@@ -1,0 +1,127 @@
+/**
+ * The write path of every point-moving use case: read the member, compute the new position with
+ * pure domain code, and commit ledger entry (= idempotency record), member position and any extra
+ * items in one transaction conditioned on the member's version. A lost race re-reads and
+ * recomputes; an existing idempotency record turns the request into a replay.
+ */
+import { DomainError, NotFoundError, TooManyConcurrentUpdatesError } from '../domain/errors.ts';
+import type { MemberPoints } from '../domain/member-ledger.ts';
+import type { TransactionView } from '../schemas/points.ts';
+import { findReplay, type IdempotencyRequest, putIdempotencyRecord, replayOf } from '../store/idempotency.ts';
+import { ledgerEntryAttributes } from '../store/ledger-store.ts';
+import { type MemberRecord, updateMemberPoints } from '../store/member-store.ts';
+import { type TransactItem, TransactionCancelledError, transactWrite } from '../store/transactions.ts';
+import type { RequestContext, UseCaseResponse } from './context.ts';
+
+export interface MemberChangePlan {
+  entry: TransactionView;
+  /** Extra attributes stored on the ledger entry (e.g. the lots a redemption consumed). */
+  entryExtra?: Record<string, unknown>;
+  points: MemberPoints;
+  status: number;
+  body: unknown;
+  /** Further items of the same transaction (order guard, aggregates, inventory). */
+  items?: TransactItem[];
+  /** The error for a failed condition on `items[index]`. */
+  onItemConditionFailed?: (index: number) => DomainError | undefined;
+}
+
+export interface MemberChange<Loaded extends { member: MemberRecord | undefined }> {
+  memberId: string;
+  /** Reads what the plan needs (the member, strongly consistent, plus config) in one round trip. */
+  load: () => Promise<Loaded>;
+  plan: (loaded: Loaded & { member: MemberRecord }) => MemberChangePlan;
+}
+
+/** Attempts before a request gives up on a member that keeps changing under it (429). */
+export const MAX_ATTEMPTS = 40;
+
+const IDEMPOTENCY_ITEM = 0;
+const MEMBER_ITEM = 1;
+const FIRST_EXTRA_ITEM = 2;
+
+export async function commitMemberChange<Loaded extends { member: MemberRecord | undefined }>(
+  ctx: RequestContext,
+  change: MemberChange<Loaded>,
+): Promise<UseCaseResponse> {
+  const idempotency = ctx.idempotency;
+  if (!idempotency) throw new Error('point-moving routes require an Idempotency-Key');
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (attempt > 0) await backoff(attempt);
+    const loaded = await change.load();
+    const plan = await planOrReplay(ctx, idempotency, change, loaded);
+    if ('replayed' in plan) return plan;
+
+    const body = JSON.stringify(plan.body);
+    const items: TransactItem[] = [
+      putIdempotencyRecord(
+        ctx.store,
+        idempotency,
+        { status: plan.status, body },
+        ledgerEntryAttributes(plan.entry, plan.entryExtra),
+        false, // a ledger entry is permanent
+      ),
+      updateMemberPoints(ctx.store, plan.member, plan.points, ctx.now),
+      ...(plan.items ?? []),
+    ];
+    try {
+      await transactWrite(ctx.store, items);
+      return { status: plan.status, body, replayed: false };
+    } catch (error) {
+      if (!(error instanceof TransactionCancelledError)) throw error;
+      const existing = error.failedAt(IDEMPOTENCY_ITEM);
+      if (existing) {
+        // A concurrent duplicate won: answer exactly as it did (its record came back as ALL_OLD).
+        return {
+          ...replayOf(existing.item ?? (await mustFindRecord(ctx, idempotency)), idempotency),
+          replayed: true,
+        };
+      }
+      if (error.failedAt(MEMBER_ITEM) || error.isConflict) continue; // lost a race: re-read, recompute
+      for (let index = FIRST_EXTRA_ITEM; index < items.length; index++) {
+        if (!error.failedAt(index)) continue;
+        const problem = plan.onItemConditionFailed?.(index - FIRST_EXTRA_ITEM);
+        if (problem) throw problem;
+      }
+      throw error;
+    }
+  }
+  throw new TooManyConcurrentUpdatesError();
+}
+
+type PlannedChange = MemberChangePlan & { member: MemberRecord };
+
+/**
+ * Plan the change; when the member is missing or the domain refuses, first check whether this is
+ * a replay of a request that succeeded earlier (its answer wins over today's state).
+ */
+async function planOrReplay<Loaded extends { member: MemberRecord | undefined }>(
+  ctx: RequestContext,
+  idempotency: IdempotencyRequest,
+  change: MemberChange<Loaded>,
+  loaded: Loaded,
+): Promise<PlannedChange | UseCaseResponse> {
+  try {
+    const { member } = loaded;
+    if (!member || member.status !== 'active')
+      throw new NotFoundError(`No active member ${change.memberId}.`);
+    return { ...change.plan({ ...loaded, member }), member };
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    const replay = await findReplay(ctx.store, idempotency);
+    if (replay) return { ...replay, replayed: true };
+    throw error;
+  }
+}
+
+async function mustFindRecord(ctx: RequestContext, idempotency: IdempotencyRequest) {
+  const replay = await findReplay(ctx.store, idempotency);
+  if (!replay) throw new Error('idempotency record vanished after a failed condition');
+  return { requestHash: idempotency.requestHash, responseStatus: replay.status, responseBody: replay.body };
+}
+
+/** Full jitter, growing to ~100 ms: contenders spread out instead of colliding again. */
+function backoff(attempt: number): Promise<void> {
+  const ceiling = Math.min(100, 4 * 2 ** Math.min(attempt, 5));
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+}

@@ -1,0 +1,66 @@
+/**
+ * Every key of the single table is built here, with an entity prefix, so the layout can be read
+ * in one place (see docs/data-model.md). No other module concatenates key strings.
+ */
+export const AGGREGATE_SHARDS = 16;
+
+export const keys = {
+  program: () => ({ pk: 'PROGRAM', sk: 'CONFIG' }),
+
+  /** All partners share one partition: a coalition has tens of partners, read as one Query. */
+  partner: (partnerId: string) => ({ pk: 'PARTNERS', sk: `PARTNER#${partnerId}` }),
+  partnersPartition: () => 'PARTNERS',
+  partnerSkPrefix: () => 'PARTNER#',
+
+  /** What the authorizer reads: the key's SHA-256, never the key itself. */
+  apiKeyByHash: (hash: string) => ({ pk: `APIKEY#${hash}`, sk: 'APIKEY' }),
+  /** Listing item, keyed by public id, so DELETE /v1/api-keys/{id} is a strongly consistent read. */
+  apiKeyRecord: (keyId: string) => ({ pk: 'APIKEYS', sk: `KEY#${keyId}` }),
+  apiKeysPartition: () => 'APIKEYS',
+  apiKeySkPrefix: () => 'KEY#',
+
+  member: (memberId: string) => ({ pk: `MEMBER#${memberId}`, sk: 'STATE' }),
+  /** Uniqueness guard and lookup of an externalRef inside one partner's namespace. */
+  externalRef: (namespace: string, externalRef: string) => ({
+    pk: `EXTREF#${namespace}#${externalRef}`,
+    sk: 'EXTREF',
+  }),
+
+  /**
+   * A ledger entry is stored under its idempotency key: the conditional put that creates it is the
+   * idempotency check, so the record and the change cannot be separated.
+   */
+  idempotency: (scope: string, idempotencyKey: string) => ({
+    pk: `IDEM#${scope}#${idempotencyKey}`,
+    sk: 'IDEM',
+  }),
+  /** gsi1: a member's ledger, newest first by ULID. */
+  memberHistory: (memberId: string, txnId?: string) => ({
+    gsi1pk: `HISTORY#${memberId}`,
+    gsi1sk: txnId === undefined ? 'TXN#' : `TXN#${txnId}`,
+  }),
+  /** gsi2: find an entry by its public id (txn_, red_). */
+  publicId: (id: string) => ({ gsi2pk: `ID#${id}`, gsi2sk: 'ID' }),
+
+  /** One earn per (partner, orderRef). */
+  order: (partnerId: string, orderRef: string) => ({ pk: `ORDER#${partnerId}#${orderRef}`, sk: 'ORDER' }),
+
+  /**
+   * Report counters per posting day and partner, spread over shards by member so no single item
+   * takes every write (one partition sustains ~1,000 WCU/s; concurrent transactions on one item conflict).
+   */
+  aggregate: (day: string, partnerId: string, shard: number) => ({
+    pk: `AGG#${day}#${partnerId}`,
+    sk: `SHARD#${String(shard).padStart(2, '0')}`,
+  }),
+} as const;
+
+/** Stable shard for a member: FNV-1a of its id, so one member always lands on one shard. */
+export function shardOf(memberId: string, shards = AGGREGATE_SHARDS): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < memberId.length; i++) {
+    hash ^= memberId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % shards;
+}

@@ -1,0 +1,152 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { TransactionType, TransactionView } from '../schemas/points.ts';
+import type { Store } from './client.ts';
+import { keys, shardOf } from './keys.ts';
+import { decodeCursor, encodeCursor } from './pagination.ts';
+import type { TransactItem } from './transactions.ts';
+
+/**
+ * The attributes that turn an idempotency record into a ledger entry: the entry is immutable, its
+ * stream insert is the outbox event, and gsi1/gsi2 serve history and lookup by id.
+ */
+export function ledgerEntryAttributes(txn: TransactionView, extra: Record<string, unknown> = {}) {
+  return {
+    entity: 'ledger',
+    txnId: txn.id,
+    memberId: txn.memberId,
+    partnerId: txn.partnerId,
+    type: txn.type,
+    points: txn.points,
+    createdAt: txn.createdAt,
+    txn,
+    ...extra,
+    ...keys.memberHistory(txn.memberId, txn.id),
+    ...keys.publicId(txn.id),
+  };
+}
+
+/** One earn per (partner, orderRef): a second one fails this condition. */
+export function putOrderGuard(
+  store: Store,
+  partnerId: string,
+  orderRef: string,
+  txnId: string,
+): TransactItem {
+  return {
+    Put: {
+      TableName: store.tableName,
+      Item: { ...keys.order(partnerId, orderRef), entity: 'order', txnId },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    },
+  };
+}
+
+export interface AggregateDelta {
+  issuedPoints?: number;
+  redeemedPoints?: number;
+  earnCount?: number;
+  redemptionCount?: number;
+  earnAmountMinor?: number;
+}
+
+/** Add to the day × partner counters on the member's shard (ADD commutes: no read, no condition). */
+export function addToAggregate(
+  store: Store,
+  day: string,
+  partnerId: string | null,
+  memberId: string,
+  delta: AggregateDelta,
+): TransactItem {
+  const entries = Object.entries(delta).filter(([, value]) => value !== undefined && value !== 0);
+  return {
+    Update: {
+      TableName: store.tableName,
+      Key: keys.aggregate(day, partnerId ?? 'coalition', shardOf(memberId)),
+      UpdateExpression: `SET entity = :entity ADD ${entries.map((_, i) => `#c${i} :c${i}`).join(', ')}`,
+      ExpressionAttributeNames: Object.fromEntries(entries.map(([name], i) => [`#c${i}`, name])),
+      ExpressionAttributeValues: {
+        ':entity': 'aggregate',
+        ...Object.fromEntries(entries.map(([, value], i) => [`:c${i}`, value])),
+      },
+    },
+  };
+}
+
+export interface HistoryQuery {
+  memberId: string;
+  limit: number;
+  cursor?: string;
+  type?: TransactionType;
+  /** Set for partner keys: only entries made at this partner. */
+  partnerId?: string;
+}
+
+/**
+ * A member's ledger, newest first. Filters (type, partner) are applied by DynamoDB after the key
+ * condition, so a page is filled by reading on until `limit` entries match or the history ends.
+ */
+export async function listHistory(
+  store: Store,
+  query: HistoryQuery,
+): Promise<{ items: TransactionView[]; nextCursor: string | null }> {
+  const { gsi1pk } = keys.memberHistory(query.memberId);
+  let startKey = decodeCursor(query.cursor, { gsi1pk }, ['pk', 'sk', 'gsi1pk', 'gsi1sk']);
+  const filters: string[] = [];
+  const values: Record<string, unknown> = { ':pk': gsi1pk, ':prefix': 'TXN#' };
+  if (query.type) {
+    filters.push('#type = :type');
+    values[':type'] = query.type;
+  }
+  if (query.partnerId) {
+    filters.push('partnerId = :partner');
+    values[':partner'] = query.partnerId;
+  }
+  const items: TransactionView[] = [];
+  let lastKey: Record<string, unknown> | undefined;
+  do {
+    const result = await store.db.send(
+      new QueryCommand({
+        TableName: store.tableName,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk AND begins_with(gsi1sk, :prefix)',
+        ExpressionAttributeValues: values,
+        ...(query.type ? { ExpressionAttributeNames: { '#type': 'type' } } : {}),
+        ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
+        ScanIndexForward: false,
+        Limit: query.limit - items.length,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of result.Items ?? []) items.push(transactionViewOf(item.txn as Record<string, unknown>));
+    lastKey = result.LastEvaluatedKey;
+    startKey = lastKey as Record<string, string> | undefined;
+  } while (lastKey && items.length < query.limit);
+  return { items, nextCursor: encodeCursor(lastKey) };
+}
+
+/** Rebuild a stored entry in the field order of the API (DynamoDB does not keep map key order). */
+export function transactionViewOf(raw: Record<string, unknown>): TransactionView {
+  const nullable = <T>(value: unknown) => (value ?? null) as T | null;
+  return {
+    id: String(raw.id),
+    type: raw.type as TransactionType,
+    memberId: String(raw.memberId),
+    partnerId: nullable<string>(raw.partnerId),
+    points: Number(raw.points),
+    status: raw.status as TransactionView['status'],
+    availableAt: nullable<string>(raw.availableAt),
+    expiresAt: nullable<string>(raw.expiresAt),
+    breakdown: ((raw.breakdown as { rule: string; points: number }[]) ?? []).map((line) => ({
+      rule: line.rule,
+      points: Number(line.points),
+    })),
+    orderRef: nullable<string>(raw.orderRef),
+    amountMinor: nullable<number>(raw.amountMinor),
+    currency: nullable<string>(raw.currency),
+    category: nullable<string>(raw.category),
+    channel: nullable<string>(raw.channel),
+    redemptionId: nullable<string>(raw.redemptionId),
+    occurredAt: String(raw.occurredAt),
+    createdAt: String(raw.createdAt),
+  };
+}

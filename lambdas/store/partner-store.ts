@@ -1,0 +1,93 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { NotFoundError } from '../domain/errors.ts';
+import type { Partner, UpdatePartnerBody } from '../schemas/partners.ts';
+import type { Store } from './client.ts';
+import { keys } from './keys.ts';
+import { decodeCursor, encodeCursor } from './pagination.ts';
+import type { TransactItem } from './transactions.ts';
+
+export function partnerFromItem(item: Record<string, unknown>): Partner {
+  return {
+    id: String(item.id),
+    name: String(item.name),
+    earnRule: item.earnRule as Partner['earnRule'],
+    categoryMultipliers: (item.categoryMultipliers as Record<string, number>) ?? {},
+    fundingRateMinor: Number(item.fundingRateMinor),
+    reimbursementRateMinor: Number(item.reimbursementRateMinor),
+    status: item.status as Partner['status'],
+    createdAt: String(item.createdAt),
+    updatedAt: String(item.updatedAt),
+  };
+}
+
+export function putNewPartner(store: Store, partner: Partner): TransactItem {
+  return {
+    Put: {
+      TableName: store.tableName,
+      Item: { ...keys.partner(partner.id), entity: 'partner', ...partner },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    },
+  };
+}
+
+export async function getPartner(store: Store, partnerId: string): Promise<Partner | undefined> {
+  const { Item } = await store.db.send(
+    new GetCommand({ TableName: store.tableName, Key: keys.partner(partnerId), ConsistentRead: true }),
+  );
+  return Item ? partnerFromItem(Item) : undefined;
+}
+
+export async function listPartners(
+  store: Store,
+  limit: number,
+  cursor: string | undefined,
+): Promise<{ items: Partner[]; nextCursor: string | null }> {
+  const pk = keys.partnersPartition();
+  const result = await store.db.send(
+    new QueryCommand({
+      TableName: store.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': pk, ':prefix': keys.partnerSkPrefix() },
+      Limit: limit,
+      ExclusiveStartKey: decodeCursor(cursor, { pk }, ['pk', 'sk']),
+    }),
+  );
+  return {
+    items: (result.Items ?? []).map(partnerFromItem),
+    nextCursor: encodeCursor(result.LastEvaluatedKey),
+  };
+}
+
+export async function updatePartner(
+  store: Store,
+  partnerId: string,
+  changes: UpdatePartnerBody,
+  now: string,
+): Promise<Partner> {
+  const fields = { ...changes, updatedAt: now };
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const sets = Object.entries(fields).map(([field, value], i) => {
+    names[`#f${i}`] = field;
+    values[`:v${i}`] = value;
+    return `#f${i} = :v${i}`;
+  });
+  try {
+    const { Attributes } = await store.db.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: keys.partner(partnerId),
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return partnerFromItem(Attributes ?? {});
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) throw new NotFoundError(`No partner ${partnerId}.`);
+    throw error;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The one definition of the single DynamoDB table. The CDK construct, the local bootstrap and the
+ * test setup all build their table from this object, so keys and indexes cannot drift apart.
+ * Access patterns and the keys that serve them are listed in docs/data-model.md.
+ */
+export interface IndexDefinition {
+  name: string;
+  partitionKey: string;
+  sortKey: string;
+  /** Attributes copied into the index besides the keys; `null` projects every attribute. */
+  projection: 'KEYS_ONLY' | 'ALL' | { include: string[] };
+}
+
+export const tableDefinition = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  /** TTL attribute (epoch seconds): idempotency records of non-ledger requests expire after it. */
+  timeToLiveAttribute: 'ttl',
+  /** The stream carries each inserted ledger entry to the event publisher (outbox). */
+  stream: 'NEW_IMAGE',
+  globalSecondaryIndexes: [
+    {
+      // Member history (newest first) and, filtered, a partner's view of it.
+      name: 'gsi1',
+      partitionKey: 'gsi1pk',
+      sortKey: 'gsi1sk',
+      projection: 'ALL',
+    },
+    {
+      // Lookup of a ledger entry, redemption or API key by its public id.
+      name: 'gsi2',
+      partitionKey: 'gsi2pk',
+      sortKey: 'gsi2sk',
+      projection: 'KEYS_ONLY',
+    },
+  ] as IndexDefinition[],
+} as const;
+
+export const keyAttributes = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk'] as const;
+
+/** Input for `CreateTable` (local runtime and tests). On AWS the CDK construct creates the table. */
+export function createTableInput(tableName: string) {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST' as const,
+    AttributeDefinitions: keyAttributes.map((name) => ({ AttributeName: name, AttributeType: 'S' as const })),
+    KeySchema: [
+      { AttributeName: tableDefinition.partitionKey, KeyType: 'HASH' as const },
+      { AttributeName: tableDefinition.sortKey, KeyType: 'RANGE' as const },
+    ],
+    GlobalSecondaryIndexes: tableDefinition.globalSecondaryIndexes.map((index) => ({
+      IndexName: index.name,
+      KeySchema: [
+        { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+        { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
+      ],
+      Projection:
+        typeof index.projection === 'string'
+          ? { ProjectionType: index.projection }
+          : { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: index.projection.include },
+    })),
+    StreamSpecification: { StreamEnabled: true, StreamViewType: tableDefinition.stream },
+  };
+}
