@@ -36,14 +36,17 @@ export interface RouteSpec {
   response?: z.ZodType;
 }
 
-/** One Lambda function per group. `writes` decides the DynamoDB grant (read-only otherwise). */
+/**
+ * One Lambda function per group, its code in `lambdas/handlers/<entry>.ts`. `writes` decides the
+ * DynamoDB grant (read-only otherwise).
+ */
 export const routeGroups = {
-  health: { writes: false, description: 'Liveness' },
-  program: { writes: true, description: 'Program configuration' },
-  partners: { writes: true, description: 'Coalition partners' },
-  apiKeys: { writes: true, description: 'API keys' },
-  members: { writes: true, description: 'Member enrolment and lookup' },
-  points: { writes: true, description: 'Points ledger: earn, redeem, history' },
+  health: { entry: 'health', writes: false, description: 'Liveness' },
+  program: { entry: 'program', writes: true, description: 'Program configuration' },
+  partners: { entry: 'partners', writes: true, description: 'Coalition partners' },
+  apiKeys: { entry: 'api-keys', writes: true, description: 'API keys' },
+  members: { entry: 'members', writes: true, description: 'Member enrolment and lookup' },
+  points: { entry: 'points', writes: true, description: 'Points ledger: earn, redeem, history' },
 } as const;
 export type RouteGroupName = keyof typeof routeGroups;
 

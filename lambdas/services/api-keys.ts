@@ -6,12 +6,16 @@ import { scopes as allScopes } from '../schemas/common.ts';
 import {
   type ApiKeyRecord,
   apiKeyViewOf,
+  createApiKey,
+  findPrincipal,
   getApiKeyRecord,
   listApiKeys,
   putNewApiKey,
   revokeApiKey,
 } from '../store/api-key-store.ts';
+import type { Store } from '../store/client.ts';
 import { getPartner } from '../store/partner-store.ts';
+import { TransactionCancelledError } from '../store/transactions.ts';
 import { type RequestContext, respond, type UseCaseResponse } from './context.ts';
 import { createResource } from './create-resource.ts';
 
@@ -79,4 +83,29 @@ export async function revokeKey(ctx: RequestContext, keyId: string): Promise<Use
   await revokeApiKey(ctx.store, record, ctx.now);
   const { hash: _hash, ...view } = record;
   return respond(200, { ...view, revokedAt: ctx.now });
+}
+
+/**
+ * Make `secret` a valid admin key (the local runtime's LOYALTY_BOOTSTRAP_ADMIN_KEY). Idempotent;
+ * a bootstrap key an admin revoked stays revoked.
+ */
+export async function ensureAdminKey(
+  store: Store,
+  secret: string,
+  now: string,
+): Promise<'created' | 'existing' | 'revoked'> {
+  const hash = hashApiKey(secret);
+  if (await findPrincipal(store, hash)) return 'existing';
+  const record = newApiKeyRecord(
+    secret,
+    { name: 'Bootstrap admin key', role: 'admin', partnerId: null, scopes: [] },
+    now,
+  );
+  try {
+    await createApiKey(store, record);
+    return 'created';
+  } catch (error) {
+    if (error instanceof TransactionCancelledError) return 'revoked'; // the hash item exists: revoked
+    throw error;
+  }
 }

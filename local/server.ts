@@ -1,0 +1,156 @@
+/**
+ * The local API: a Node HTTP server that routes with the manifest and invokes the same authorizer
+ * and route-group handlers Lambda runs, over DynamoDB Local. Used by `npm start` and the e2e tests.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { AuthorizerContext, HttpEvent } from '../lambdas/http/types.ts';
+import { matchPath, type RouteGroupName, routeGroups, routeKeyOf } from '../lambdas/routes/manifest.ts';
+import {
+  buildAuthorizerEvent,
+  buildHttpEvent,
+  type IncomingHttpRequest,
+  lambdaContext,
+} from './api-gateway.ts';
+
+/** Lambda's synchronous payload limit; the handlers themselves refuse bodies over 1 MB. */
+const MAX_REQUEST_BYTES = 6 * 1024 * 1024;
+
+type HttpHandler = (event: HttpEvent, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
+type AuthorizerHandler = (
+  event: ReturnType<typeof buildAuthorizerEvent>,
+) => Promise<{ context?: AuthorizerContext }>;
+
+export interface LocalServer {
+  url: string;
+  port: number;
+  close: () => Promise<void>;
+}
+
+export interface LocalServerOptions {
+  port: number;
+  host?: string;
+  /** Called with a one-line summary of each request (method, path, status, ms). */
+  onRequest?: (line: string) => void;
+}
+
+const handlers = new Map<string, Promise<HttpHandler>>();
+const loadHandler = (entry: string) => {
+  let loaded = handlers.get(entry);
+  if (!loaded) {
+    loaded = import(`../lambdas/handlers/${entry}.ts`).then((module) => module.handler as HttpHandler);
+    handlers.set(entry, loaded);
+  }
+  return loaded;
+};
+
+class RequestTooLargeError extends Error {}
+
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_REQUEST_BYTES) throw new RequestTooLargeError();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function flatHeaders(request: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
+  }
+  return headers;
+}
+
+/** Route like API Gateway: a manifest route, or `$default` (the fallback handler: 404/405). */
+async function invoke(request: IncomingHttpRequest): Promise<APIGatewayProxyStructuredResultV2> {
+  const path = new URL(request.url, 'http://localhost').pathname;
+  const match = matchPath(path).find(({ route }) => route.method === request.method);
+  if (!match) {
+    const event = buildHttpEvent(request, '$default', undefined, undefined);
+    const fallback = await loadHandler('fallback');
+    return (await fallback(event, lambdaContext('fallback', event.requestContext.requestId))) as never;
+  }
+  const { route, params } = match;
+  const routeKey = routeKeyOf(route);
+  let event = buildHttpEvent(request, routeKey, Object.keys(params).length ? params : undefined, undefined);
+  if (route.access !== 'public') {
+    const authorizer = (await loadHandler('authorizer')) as unknown as AuthorizerHandler;
+    const decision = await authorizer(buildAuthorizerEvent(event));
+    event = buildHttpEvent(
+      request,
+      routeKey,
+      event.pathParameters as Record<string, string>,
+      decision.context,
+    );
+  }
+  const entry = routeGroups[route.group as RouteGroupName].entry;
+  const handler = await loadHandler(entry);
+  return (await handler(event, lambdaContext(entry, event.requestContext.requestId))) as never;
+}
+
+function problem(status: number, slug: string, title: string, detail: string) {
+  return {
+    statusCode: status,
+    headers: { 'content-type': 'application/problem+json' },
+    body: JSON.stringify({ type: `/problems/${slug}`, title, status, detail }),
+  };
+}
+
+export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
+  const server: Server = createServer(async (req, res) => {
+    const started = Date.now();
+    let result: APIGatewayProxyStructuredResultV2;
+    try {
+      const body = await readBody(req);
+      result = await invoke({
+        method: req.method ?? 'GET',
+        url: req.url ?? '/',
+        headers: flatHeaders(req),
+        body,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+      });
+    } catch (error) {
+      result =
+        error instanceof RequestTooLargeError
+          ? problem(
+              413,
+              'payload-too-large',
+              'Payload too large',
+              `The request exceeds ${MAX_REQUEST_BYTES} bytes.`,
+            )
+          : problem(
+              500,
+              'internal-error',
+              'Internal error',
+              'The local server failed to invoke the handler.',
+            );
+      if (!(error instanceof RequestTooLargeError)) console.error(error);
+    }
+    const status = result.statusCode ?? 200;
+    res.writeHead(status, result.headers as Record<string, string>);
+    res.end(result.body ?? '');
+    options.onRequest?.(`${req.method} ${req.url} → ${status} (${Date.now() - started} ms)`);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://localhost:${port}`,
+    port,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
