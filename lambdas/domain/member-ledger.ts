@@ -109,7 +109,9 @@ export function applyEarn(
   const expiryKey = expiryKeyFor(occurredAt, policy.expiryMonths);
   const availableAt = policy.pendingDays > 0 ? addDays(occurredAt, policy.pendingDays) : occurredAt;
   const status = availableAt > now ? 'pending' : 'posted';
-  if (status === 'posted') {
+  if (earned === 0) {
+    // a zero-point purchase still counts as a transaction, but opens no lot
+  } else if (status === 'posted') {
     points.lots[expiryKey] = (points.lots[expiryKey] ?? 0) + earned;
     points.available += earned;
   } else {
@@ -121,7 +123,7 @@ export function applyEarn(
 
   const month = monthOf(occurredAt);
   const window = monthsInWindow(now, policy.tierWindowMonths);
-  if (window.has(month)) points.qualifying[month] = (points.qualifying[month] ?? 0) + earned;
+  if (window.has(month) && earned > 0) points.qualifying[month] = (points.qualifying[month] ?? 0) + earned;
   for (const kept of Object.keys(points.qualifying)) if (!window.has(kept)) delete points.qualifying[kept];
 
   const from = currentTier(before, policy.tiers);
