@@ -36,7 +36,8 @@ export function apiKeyViewOf(item: Record<string, unknown> | ApiKeyView): ApiKey
 
 /** The two items of a new key: the hash-keyed one the authorizer reads, and the listing record. */
 export function putNewApiKey(store: Store, record: ApiKeyRecord): TransactItem[] {
-  const { hash, ...view } = record;
+  // lastUsedAt and revokedAt are absent until set: conditions test them with attribute_not_exists.
+  const { hash, lastUsedAt: _lastUsedAt, revokedAt: _revokedAt, ...view } = record;
   return [
     {
       Put: {

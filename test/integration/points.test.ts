@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConflictError, ForbiddenError, IdempotencyKeyReusedError, InsufficientPointsError, NotFoundError, ValidationError } from '../../lambdas/domain/errors.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  IdempotencyKeyReusedError,
+  InsufficientPointsError,
+  NotFoundError,
+  ValidationError,
+} from '../../lambdas/domain/errors.ts';
 import type { EarnBody } from '../../lambdas/schemas/points.ts';
 import { earnPoints } from '../../lambdas/services/earn.ts';
 import { listTransactions } from '../../lambdas/services/history.ts';
@@ -19,11 +26,19 @@ async function newMember(): Promise<string> {
   return parse(await enrolMember(contextFor(store, admin), {})).id;
 }
 
-function earn(memberId: string, body: Partial<EarnBody>, options: { key?: string; principal?: typeof grocer } = {}) {
+function earn(
+  memberId: string,
+  body: Partial<EarnBody>,
+  options: { key?: string; principal?: typeof grocer } = {},
+) {
   const full: EarnBody = { amountMinor: 10_000, currency: 'USD', orderRef: `o-${randomUUID()}`, ...body };
   const path = `/v1/members/${memberId}/earn`;
   return earnPoints(
-    contextFor(store, options.principal ?? grocer, { idempotencyKey: options.key ?? randomUUID(), path, body: full }),
+    contextFor(store, options.principal ?? grocer, {
+      idempotencyKey: options.key ?? randomUUID(),
+      path,
+      body: full,
+    }),
     memberId,
     full,
   );
@@ -33,7 +48,11 @@ function redeem(memberId: string, points: number, options: { key?: string; princ
   const body = { points };
   const path = `/v1/members/${memberId}/redemptions`;
   return redeemPoints(
-    contextFor(store, options.principal ?? grocer, { idempotencyKey: options.key ?? randomUUID(), path, body }),
+    contextFor(store, options.principal ?? grocer, {
+      idempotencyKey: options.key ?? randomUUID(),
+      path,
+      body,
+    }),
     memberId,
     body,
   );
@@ -51,7 +70,12 @@ beforeAll(async () => {
     reimbursementRateMinor: 1,
     status: 'active' as const,
   };
-  await createPartner(contextFor(store, admin), { id: 'grocer', name: 'Grocer', categoryMultipliers: { fresh: 2 }, ...partner });
+  await createPartner(contextFor(store, admin), {
+    id: 'grocer',
+    name: 'Grocer',
+    categoryMultipliers: { fresh: 2 },
+    ...partner,
+  });
   await createPartner(contextFor(store, admin), { id: 'fuel', name: 'Fuel', ...partner });
 });
 
@@ -61,7 +85,12 @@ describe('earn', () => {
     const response = await earn(memberId, { amountMinor: 12_345, category: 'fresh' });
     expect(response.status).toBe(201);
     const body = parse(response);
-    expect(body.transaction).toMatchObject({ type: 'earn', points: 246, status: 'posted', partnerId: 'grocer' });
+    expect(body.transaction).toMatchObject({
+      type: 'earn',
+      points: 246,
+      status: 'posted',
+      partnerId: 'grocer',
+    });
     expect(body.transaction.breakdown).toEqual([
       { rule: 'base', points: 123 },
       { rule: 'category:fresh', points: 123 },
@@ -86,7 +115,9 @@ describe('earn', () => {
     const key = randomUUID();
     await earn(memberId, { orderRef: 'k-1' }, { key });
     const before = await snapshotTable(store);
-    await expect(earn(memberId, { orderRef: 'k-2' }, { key })).rejects.toBeInstanceOf(IdempotencyKeyReusedError);
+    await expect(earn(memberId, { orderRef: 'k-2' }, { key })).rejects.toBeInstanceOf(
+      IdempotencyKeyReusedError,
+    );
     expect(await snapshotTable(store)).toBe(before);
   });
 
@@ -96,7 +127,9 @@ describe('earn', () => {
     const before = await snapshotTable(store);
     await expect(earn(memberId, { orderRef: 'order-1' })).rejects.toBeInstanceOf(ConflictError);
     expect(await snapshotTable(store)).toBe(before);
-    await expect(earn(memberId, { orderRef: 'order-1' }, { principal: fuel })).resolves.toMatchObject({ status: 201 });
+    await expect(earn(memberId, { orderRef: 'order-1' }, { principal: fuel })).resolves.toMatchObject({
+      status: 201,
+    });
   });
 
   it('rejects another currency, an unknown member, a future date and a foreign partnerId, writing nothing', async () => {
@@ -121,7 +154,9 @@ describe('earn', () => {
     });
     await changePartner(contextFor(store, admin), 'paused', { status: 'suspended' });
     const memberId = await newMember();
-    await expect(earn(memberId, {}, { principal: partnerPrincipal('paused') })).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(earn(memberId, {}, { principal: partnerPrincipal('paused') })).rejects.toBeInstanceOf(
+      ForbiddenError,
+    );
   });
 
   it('writes one ledger entry and answers 20 identical bodies to 20 parallel earns with one key', async () => {
@@ -145,7 +180,13 @@ describe('redeem', () => {
     const response = await redeem(memberId, 120, { principal: fuel });
     const body = parse(response);
     expect(response.status).toBe(201);
-    expect(body.redemption).toMatchObject({ status: 'captured', points: 120, valueMinor: 120, currency: 'USD', partnerId: 'fuel' });
+    expect(body.redemption).toMatchObject({
+      status: 'captured',
+      points: 120,
+      valueMinor: 120,
+      currency: 'USD',
+      partnerId: 'fuel',
+    });
     expect(body.redemption.id).toMatch(/^red_/);
     expect(body.balances).toMatchObject({ available: 380, lifetimeRedeemed: 120 });
   });
@@ -176,9 +217,12 @@ describe('redeem', () => {
     const refused = results.filter((r) => r.status === 'rejected');
     expect(succeeded).toHaveLength(10);
     expect(refused).toHaveLength(54);
-    for (const r of refused) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(InsufficientPointsError);
+    for (const r of refused)
+      expect((r as PromiseRejectedResult).reason).toBeInstanceOf(InsufficientPointsError);
     expect(await balanceOf(memberId)).toBe(0);
-    const history = parse(await listTransactions(contextFor(store, admin), memberId, { limit: 100, type: 'redeem' }));
+    const history = parse(
+      await listTransactions(contextFor(store, admin), memberId, { limit: 100, type: 'redeem' }),
+    );
     expect(history.items).toHaveLength(10);
   });
 });
@@ -192,7 +236,9 @@ describe('history', () => {
     const page1 = parse(await listTransactions(contextFor(store, admin), memberId, { limit: 2 }));
     expect(page1.items.map((t: { points: number }) => t.points)).toEqual([3, 2]);
     expect(page1.nextCursor).toEqual(expect.any(String));
-    const page2 = parse(await listTransactions(contextFor(store, admin), memberId, { limit: 2, cursor: page1.nextCursor }));
+    const page2 = parse(
+      await listTransactions(contextFor(store, admin), memberId, { limit: 2, cursor: page1.nextCursor }),
+    );
     expect(page2.items.map((t: { points: number }) => t.points)).toEqual([1]);
     expect(page2.nextCursor).toBeNull();
 
@@ -205,11 +251,11 @@ describe('history', () => {
     const b = await newMember();
     for (const n of [1, 2]) await earn(a, { amountMinor: n * 100 });
     const page = parse(await listTransactions(contextFor(store, admin), a, { limit: 1 }));
-    await expect(listTransactions(contextFor(store, admin), b, { limit: 1, cursor: page.nextCursor })).rejects.toBeInstanceOf(
-      ValidationError,
-    );
-    await expect(listTransactions(contextFor(store, admin), a, { limit: 1, cursor: 'garbage' })).rejects.toBeInstanceOf(
-      ValidationError,
-    );
+    await expect(
+      listTransactions(contextFor(store, admin), b, { limit: 1, cursor: page.nextCursor }),
+    ).rejects.toBeInstanceOf(ValidationError);
+    await expect(
+      listTransactions(contextFor(store, admin), a, { limit: 1, cursor: 'garbage' }),
+    ).rejects.toBeInstanceOf(ValidationError);
   });
 });

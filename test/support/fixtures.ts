@@ -12,7 +12,15 @@ export const partnerPrincipal = (partnerId: string): Principal => ({
   keyId: `key_${partnerId}`,
   role: 'partner',
   partnerId,
-  scopes: ['members:write', 'points:earn', 'points:redeem', 'points:reverse', 'rewards:read', 'events:read', 'reports:read'],
+  scopes: [
+    'members:write',
+    'points:earn',
+    'points:redeem',
+    'points:reverse',
+    'rewards:read',
+    'events:read',
+    'reports:read',
+  ],
 });
 
 /** A use-case context as the middlewares would build it, fingerprinting `body` for idempotency. */
@@ -41,7 +49,9 @@ export async function snapshotTable(store: Store): Promise<string> {
   const items: Record<string, unknown>[] = [];
   let start: Record<string, unknown> | undefined;
   do {
-    const page = await store.db.send(new ScanCommand({ TableName: store.tableName, ExclusiveStartKey: start, ConsistentRead: true }));
+    const page = await store.db.send(
+      new ScanCommand({ TableName: store.tableName, ExclusiveStartKey: start, ConsistentRead: true }),
+    );
     items.push(...(page.Items ?? []));
     start = page.LastEvaluatedKey;
   } while (start);

@@ -25,16 +25,19 @@ describe('calculateEarnPoints', () => {
   });
 
   it('omits multipliers of exactly 1 from the breakdown', () => {
-    const result = calculateEarnPoints(500, { pointsPerUnit: 1, unitMinor: 100 }, [{ rule: 'tier:member', multiplier: 1 }]);
+    const result = calculateEarnPoints(500, { pointsPerUnit: 1, unitMinor: 100 }, [
+      { rule: 'tier:member', multiplier: 1 },
+    ]);
     expect(result.breakdown).toEqual([{ rule: 'base', points: 5 }]);
   });
 
   it('has no float error where naive arithmetic has one (0.1 × 3)', () => {
     // 3000 / 100 × 0.1 = 3.0000000000000004 in floats; 1.1 × 100 = 110.00000000000001
     expect(calculateEarnPoints(3000, { pointsPerUnit: 0.1, unitMinor: 100 }, []).points).toBe(3);
-    expect(calculateEarnPoints(10000, { pointsPerUnit: 1, unitMinor: 100 }, [{ rule: 'x', multiplier: 1.1 }]).points).toBe(
-      110,
-    );
+    expect(
+      calculateEarnPoints(10000, { pointsPerUnit: 1, unitMinor: 100 }, [{ rule: 'x', multiplier: 1.1 }])
+        .points,
+    ).toBe(110);
     // 0.07 × 100 = 7.000000000000001 in floats, but 0.29 × 100 = 28.999999999999996: floor would lose a point
     expect(calculateEarnPoints(100, { pointsPerUnit: 0.29, unitMinor: 1 }, []).points).toBe(29);
   });

@@ -27,7 +27,11 @@ describe('route manifest', () => {
     expect(match?.params).toEqual({ memberId: 'mem_01ARZ3NDEKTSV4RRFFQ69G5FAV' });
     expect(matchPath('/v1/members/x/unknown')).toEqual([]);
     expect(matchPath('/v1/partners/%E0%A4%A')).toEqual([]); // malformed escape: no match, no throw
-    expect(matchPath('/v1/members').map(({ route }) => route.method).sort()).toEqual(['GET', 'POST']);
+    expect(
+      matchPath('/v1/members')
+        .map(({ route }) => route.method)
+        .sort(),
+    ).toEqual(['GET', 'POST']);
   });
 });
 

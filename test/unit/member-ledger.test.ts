@@ -99,7 +99,11 @@ describe('member ledger', () => {
 
   it('keeps available = Σ lots ≥ 0 through any sequence of earns and redemptions (property)', () => {
     const step = fc.oneof(
-      fc.record({ kind: fc.constant('earn' as const), points: fc.integer({ min: 0, max: 5000 }), month: fc.integer({ min: 0, max: 30 }) }),
+      fc.record({
+        kind: fc.constant('earn' as const),
+        points: fc.integer({ min: 0, max: 5000 }),
+        month: fc.integer({ min: 0, max: 30 }),
+      }),
       fc.record({ kind: fc.constant('redeem' as const), points: fc.integer({ min: 1, max: 5000 }) }),
     );
     fc.assert(

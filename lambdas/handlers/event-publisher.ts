@@ -1,0 +1,138 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import {
+  EventBridgeClient,
+  PutEventsCommand,
+  type PutEventsRequestEntry,
+  type PutEventsResultEntry,
+} from '@aws-sdk/client-eventbridge';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { logger } from '../http/logger.ts';
+
+/** The envelope of every domain event (PRODUCT.md, "Events"). Consumers dedupe by `id`. */
+export interface LoyaltyEvent {
+  id: string;
+  type: string;
+  version: 1;
+  occurredAt: string;
+  memberId: string;
+  partnerId: string | null;
+  data: Record<string, unknown>;
+}
+
+export const EVENT_SOURCE = 'loyalty.api';
+/** PutEvents takes at most 10 entries per call. */
+const MAX_ENTRIES = 10;
+
+/** Ledger type → event type where the past tense is not just `points.<type>`. */
+const eventTypeOf: Record<string, string> = {
+  earn: 'points.earned',
+  redeem: 'points.redeemed',
+  reverse: 'points.reversed',
+  expire: 'points.expired',
+  adjust: 'points.adjusted',
+  transfer_in: 'points.transferred',
+  transfer_out: 'points.transferred',
+};
+
+/**
+ * The event of one stream record: `undefined` for anything but the insert of a ledger entry.
+ * The id is derived from the transaction id (`txn_X` → `evt_X`), so a redelivered record yields the
+ * same event id. `occurredAt` is when the entry was written; the business time is in `data`.
+ */
+export function eventOfRecord(record: DynamoDBRecord): LoyaltyEvent | undefined {
+  const image = record.dynamodb?.NewImage;
+  if (record.eventName !== 'INSERT' || !image) return undefined;
+  const item = unmarshall(image as Record<string, AttributeValue>);
+  if (item.entity !== 'ledger') return undefined;
+
+  const txnId = String(item.txnId ?? '');
+  const txn = item.txn as Record<string, unknown> | undefined;
+  if (!txnId.startsWith('txn_') || !txn || typeof item.type !== 'string' || !item.memberId) {
+    throw new Error(`malformed ledger entry ${JSON.stringify({ pk: item.pk, sk: item.sk, txnId })}`);
+  }
+  return {
+    id: `evt_${txnId.slice('txn_'.length)}`,
+    type: eventTypeOf[item.type] ?? `points.${item.type}`,
+    version: 1,
+    occurredAt: String(item.createdAt ?? txn.createdAt),
+    memberId: String(item.memberId),
+    partnerId: (item.partnerId as string | null | undefined) ?? null,
+    data: txn,
+  };
+}
+
+/** The PutEvents entry of an event. */
+export function entryOf(event: LoyaltyEvent, busName: string): PutEventsRequestEntry {
+  return {
+    EventBusName: busName,
+    Source: EVENT_SOURCE,
+    DetailType: event.type,
+    Detail: JSON.stringify(event),
+  };
+}
+
+interface Pending {
+  sequenceNumber: string;
+  entry: PutEventsRequestEntry;
+}
+
+/**
+ * The stream handler. Events go out in stream order, ten per PutEvents call. Entries EventBridge
+ * rejects are reported as batch item failures; so is everything after the first failing call,
+ * unsent, because Lambda resumes the shard from the lowest failed sequence number anyway.
+ */
+export function createEventPublisher(
+  client: EventBridgeClient = new EventBridgeClient({}),
+  busName: () => string | undefined = () => process.env.EVENT_BUS_NAME,
+) {
+  return async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+    const bus = busName();
+    if (!bus) throw new Error('EVENT_BUS_NAME is not set');
+    const failures: string[] = [];
+    const pending: Pending[] = [];
+    for (const record of event.Records) {
+      const sequenceNumber = record.dynamodb?.SequenceNumber ?? '';
+      try {
+        const loyaltyEvent = eventOfRecord(record);
+        if (loyaltyEvent) pending.push({ sequenceNumber, entry: entryOf(loyaltyEvent, bus) });
+      } catch (error) {
+        // Retried, then bisected, then sent to the DLQ: a poison record must not vanish silently.
+        logger.error('cannot map stream record to an event', { sequenceNumber, error });
+        failures.push(sequenceNumber);
+      }
+    }
+
+    for (let start = 0; start < pending.length; start += MAX_ENTRIES) {
+      const chunk = pending.slice(start, start + MAX_ENTRIES);
+      const failed = await putChunk(client, chunk);
+      if (failed.length > 0) {
+        failures.push(...failed, ...pending.slice(start + MAX_ENTRIES).map((item) => item.sequenceNumber));
+        break;
+      }
+    }
+    return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
+  };
+}
+
+/** Sequence numbers of the entries of one PutEvents call that did not get through. */
+async function putChunk(client: EventBridgeClient, chunk: Pending[]): Promise<string[]> {
+  let results: PutEventsResultEntry[];
+  try {
+    const output = await client.send(new PutEventsCommand({ Entries: chunk.map((item) => item.entry) }));
+    if (!output.FailedEntryCount) return [];
+    results = output.Entries ?? [];
+  } catch (error) {
+    logger.error('PutEvents failed', { error, entries: chunk.length });
+    return chunk.map((item) => item.sequenceNumber);
+  }
+  // Result entries line up with request entries; a rejected one carries an ErrorCode.
+  const failed = chunk.filter((_, i) => !results[i] || results[i].ErrorCode !== undefined);
+  logger.warn('EventBridge rejected entries', {
+    failed: failed.length,
+    errors: [...new Set(results.map((result) => result.ErrorCode).filter(Boolean))],
+  });
+  return failed.map((item) => item.sequenceNumber);
+}
+
+export const handler = createEventPublisher();

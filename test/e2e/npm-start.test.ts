@@ -1,0 +1,150 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+/** `npm start` as a user runs it: bin/local.ts in its own process, with its own .data folder. */
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  url: string;
+  adminKey: string;
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'loyalty-start-'));
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+function run(env: Record<string, string>): {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+} {
+  const child = spawn(process.execPath, ['bin/local.ts'], {
+    env: { ...process.env, LOYALTY_DATA_DIR: dataDir, PORT: '0', LOYALTY_BOOTSTRAP_ADMIN_KEY: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  child.stdout?.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on('data', (chunk) => {
+    output += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+async function start(env: Record<string, string> = {}): Promise<Started> {
+  const { child, output } = run(env);
+  const deadline = Date.now() + 45_000;
+  while (!/Try it:/.test(output())) {
+    if (child.exitCode !== null) throw new Error(`npm start exited: ${output()}`);
+    if (Date.now() > deadline) throw new Error(`npm start did not come up: ${output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const url = /listening on (http:\/\/localhost:\d+)/.exec(output())?.[1] as string;
+  const adminKey = /Admin key\s+(\S+)/.exec(output())?.[1] as string;
+  return { child, output, url, adminKey };
+}
+
+async function stop(started: Started): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => started.child.once('exit', (code) => resolve(code)));
+  started.child.kill('SIGTERM');
+  return exited;
+}
+
+const pidAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('npm start', () => {
+  let memberId: string;
+  let firstKey: string;
+
+  it('serves the API, prints the admin key and a curl that works, and stops Java on SIGTERM', async () => {
+    const started = await start();
+    firstKey = started.adminKey;
+    expect(started.output()).toContain(
+      `curl -s ${started.url}/v1/program -H "Authorization: Bearer ${firstKey}"`,
+    );
+    expect(readFileSync(join(dataDir, 'admin-key'), 'utf8').trim()).toBe(firstKey);
+    const program = await fetch(`${started.url}/v1/program`, {
+      headers: { authorization: `Bearer ${firstKey}` },
+    });
+    expect(program.status).toBe(200);
+    const created = await fetch(`${started.url}/v1/members`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${firstKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Persisted' }),
+    });
+    memberId = ((await created.json()) as { id: string }).id;
+
+    const pid = Number(readFileSync(join(dataDir, 'dynamodb', 'dynamodb-local.pid'), 'utf8'));
+    expect(pidAlive(pid)).toBe(true);
+    expect(await stop(started)).toBe(0);
+    expect(pidAlive(pid)).toBe(false);
+    expect(existsSync(join(dataDir, 'dynamodb', 'dynamodb-local.pid'))).toBe(false);
+  });
+
+  it('keeps data and the generated admin key across restarts', async () => {
+    const started = await start();
+    expect(started.adminKey).toBe(firstKey);
+    expect(started.output()).toContain('reused');
+    const member = await fetch(`${started.url}/v1/members/${memberId}`, {
+      headers: { authorization: `Bearer ${firstKey}` },
+    });
+    expect(member.status).toBe(200);
+    await stop(started);
+  });
+
+  it('accepts LOYALTY_BOOTSTRAP_ADMIN_KEY as the admin key', async () => {
+    const started = await start({ LOYALTY_BOOTSTRAP_ADMIN_KEY: 'my-local-admin-key-0123456789abcdef' });
+    expect(started.adminKey).toBe('my-local-admin-key-0123456789abcdef');
+    const program = await fetch(`${started.url}/v1/program`, {
+      headers: { authorization: `Bearer ${started.adminKey}` },
+    });
+    expect(program.status).toBe(200);
+    await stop(started);
+  });
+
+  it('recovers from a DynamoDB Local orphaned by a crash', async () => {
+    const crashed = await start();
+    const pid = Number(readFileSync(join(dataDir, 'dynamodb', 'dynamodb-local.pid'), 'utf8'));
+    // SIGKILL gives Node no chance to clean up: the Java child is orphaned with the pid file left behind.
+    crashed.child.kill('SIGKILL');
+    await new Promise((resolve) => crashed.child.once('exit', resolve));
+    expect(pidAlive(pid)).toBe(true);
+    const restarted = await start();
+    expect(pidAlive(pid)).toBe(false);
+    expect((await fetch(`${restarted.url}/v1/health`)).status).toBe(200);
+    await stop(restarted);
+  });
+
+  it('says clearly that the port is taken', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    const { output, exited } = run({ PORT: String(port) });
+    expect(await exited).toBe(1);
+    expect(output()).toContain(`Port ${port} is already in use`);
+    blocker.close();
+  });
+
+  it('says clearly that Java is missing', async () => {
+    const { output, exited } = run({ PATH: '/nonexistent' });
+    expect(await exited).toBe(1);
+    expect(output()).toContain('DynamoDB Local needs Java 17 or newer');
+  });
+});
