@@ -1,0 +1,298 @@
+import * as cdk from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type RouteGroupName, type RouteSpec, routeGroups, routes } from '../../lambdas/routes/manifest.ts';
+import { tableDefinition } from '../../lambdas/store/table-definition.ts';
+import { EVENT_BUS_NAME } from '../../lib/events.ts';
+import { LoyaltyStack } from '../../lib/loyalty-stack.ts';
+
+type Resource = { Type: string; Properties: Record<string, unknown> } & Record<string, unknown>;
+interface Statement {
+  Action: string | string[];
+  Resource: unknown;
+}
+
+const groups = Object.keys(routeGroups) as RouteGroupName[];
+const WRITE_ACTIONS = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+] as const;
+
+// One synthesis (with esbuild bundling of every function) for the whole file: it is the slow part.
+let stack: LoyaltyStack;
+let template: Template;
+let resources: Record<string, Resource>;
+let nagViolations: {
+  ruleName: string;
+  severity?: string;
+  violatingResources: { constructPath?: string }[];
+}[];
+
+beforeAll(() => {
+  const app = new cdk.App();
+  stack = new LoyaltyStack(app, 'TestStack');
+  // As in bin/app.ts: synthesis fails on any unacknowledged finding...
+  cdk.Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources;
+  // ...and this lists the findings themselves, for a readable assertion.
+  nagViolations = new AwsSolutionsChecks().validateScope(app).violations;
+}, 180_000);
+
+const logicalId = (construct: IConstruct) =>
+  stack.resolve(stack.getLogicalId(construct.node.defaultChild as cdk.CfnElement)) as string;
+
+const ofType = (type: string) => Object.entries(resources).filter(([, resource]) => resource.Type === type);
+
+/** Every statement of the inline policies attached to a function's role. */
+function statementsOf(functionId: string): Statement[] {
+  const role = (resources[functionId]?.Properties.Role as { 'Fn::GetAtt': [string, string] })[
+    'Fn::GetAtt'
+  ][0];
+  return ofType('AWS::IAM::Policy')
+    .filter(([, policy]) => (policy.Properties.Roles as { Ref: string }[]).some((ref) => ref.Ref === role))
+    .flatMap(([, policy]) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+
+const actionsOf = (functionId: string) =>
+  statementsOf(functionId).flatMap((statement) => [statement.Action].flat());
+
+describe('ledger table', () => {
+  it('matches the shared table definition', () => {
+    const gsis = tableDefinition.globalSecondaryIndexes;
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: tableDefinition.partitionKey, KeyType: 'HASH' },
+        { AttributeName: tableDefinition.sortKey, KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: gsis.map((index) => ({
+        IndexName: index.name,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: 'HASH' },
+          { AttributeName: index.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection:
+          typeof index.projection === 'string'
+            ? { ProjectionType: index.projection }
+            : { ProjectionType: 'INCLUDE', NonKeyAttributes: index.projection.include },
+      })),
+      StreamSpecification: { StreamViewType: tableDefinition.stream },
+      TimeToLiveSpecification: { AttributeName: tableDefinition.timeToLiveAttribute, Enabled: true },
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      DeletionProtectionEnabled: true,
+    });
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  });
+
+  it('can be made deletable for throw-away stacks', () => {
+    // No bundling here: only the table matters.
+    const app = new cdk.App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const scratch = Template.fromStack(new LoyaltyStack(app, 'Scratch', { deletionProtection: false }));
+    scratch.hasResourceProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: false });
+    scratch.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+  });
+});
+
+describe('functions', () => {
+  it('has one function per route group plus authorizer, fallback and publisher', () => {
+    template.resourceCountIs('AWS::Lambda::Function', groups.length + 3);
+    const ids = new Set([
+      ...groups.map((group) => logicalId(stack.httpApi.groupFunctions[group])),
+      logicalId(stack.httpApi.authorizerFunction),
+      logicalId(stack.httpApi.fallbackFunction),
+      logicalId(stack.events.publisher),
+    ]);
+    expect(ids.size).toBe(groups.length + 3);
+    for (const id of ids) expect(resources[id]?.Type).toBe('AWS::Lambda::Function');
+  });
+
+  it('runs every function on arm64 with Node 22 or 24, traced, with its own log group', () => {
+    for (const [id, fn] of ofType('AWS::Lambda::Function')) {
+      expect(fn.Properties.Architectures, id).toEqual(['arm64']);
+      expect(fn.Properties.Runtime, id).toMatch(/^nodejs2[24]\.x$/);
+      expect(fn.Properties.TracingConfig, id).toEqual({ Mode: 'Active' });
+      expect(fn.Properties.LoggingConfig, id).toEqual({ LogGroup: { Ref: expect.any(String) } });
+      expect(fn.Properties.Handler, id).toBe('index.handler');
+    }
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('uses no AWS managed policies', () => {
+    for (const [id, role] of ofType('AWS::IAM::Role'))
+      expect(role.Properties.ManagedPolicyArns, id).toBeUndefined();
+  });
+});
+
+describe('routes', () => {
+  const apiRoutes = () => ofType('AWS::ApiGatewayV2::Route').map(([, route]) => route.Properties);
+  const authorizerId = () => ofType('AWS::ApiGatewayV2::Authorizer')[0]![0];
+
+  it('has one route per manifest entry plus $default', () => {
+    const keys = apiRoutes().map((route) => route.RouteKey);
+    expect(keys.sort()).toEqual(
+      [...routes.map((route) => `${route.method} ${route.path}`), '$default'].sort(),
+    );
+  });
+
+  it("sends each route to its group's function", () => {
+    for (const route of routes as readonly RouteSpec[]) {
+      const properties = apiRoutes().find((r) => r.RouteKey === `${route.method} ${route.path}`)!;
+      const target = (properties.Target as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+      const integrationId = (target[1] as { Ref: string }).Ref;
+      const uri = resources[integrationId]?.Properties.IntegrationUri as { 'Fn::GetAtt': [string, string] };
+      expect(uri['Fn::GetAtt'][0], route.operationId).toBe(
+        logicalId(stack.httpApi.groupFunctions[route.group]),
+      );
+    }
+  });
+
+  it('puts the Lambda authorizer on exactly the non-public routes', () => {
+    for (const route of routes as readonly RouteSpec[]) {
+      const properties = apiRoutes().find((r) => r.RouteKey === `${route.method} ${route.path}`)!;
+      if (route.access === 'public') {
+        expect(properties.AuthorizerId, route.operationId).toBeUndefined();
+        expect(properties.AuthorizationType ?? 'NONE', route.operationId).toBe('NONE');
+      } else {
+        expect(properties.AuthorizationType, route.operationId).toBe('CUSTOM');
+        expect(properties.AuthorizerId, route.operationId).toEqual({ Ref: authorizerId() });
+      }
+    }
+    const fallback = apiRoutes().find((r) => r.RouteKey === '$default')!;
+    expect(fallback.AuthorizerId).toBeUndefined();
+  });
+
+  it('never caches authorizer results and asks for no identity source', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'REQUEST',
+      AuthorizerResultTtlInSeconds: 0,
+      EnableSimpleResponses: true,
+      AuthorizerPayloadFormatVersion: '2.0',
+      IdentitySource: [],
+      AuthorizerUri: Match.objectLike({
+        'Fn::Join': [
+          '',
+          Match.arrayWith([{ 'Fn::GetAtt': [logicalId(stack.httpApi.authorizerFunction), 'Arn'] }]),
+        ],
+      }),
+    });
+  });
+
+  it('writes access logs from the $default stage', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+    });
+  });
+});
+
+describe('events', () => {
+  it('creates the loyalty-events bus', () => {
+    expect(EVENT_BUS_NAME).toBe('loyalty-events');
+    template.hasResourceProperties('AWS::Events::EventBus', { Name: 'loyalty-events' });
+  });
+
+  it('feeds the publisher from the stream, filtered to ledger inserts, with retries and a DLQ', () => {
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: logicalId(stack.events.publisher) },
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: 100,
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(stack.events.deadLetterQueue), 'Arn'] } },
+      },
+      FilterCriteria: {
+        Filters: [
+          {
+            Pattern: JSON.stringify({
+              eventName: ['INSERT'],
+              dynamodb: { NewImage: { entity: { S: ['ledger'] } } },
+            }),
+          },
+        ],
+      },
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('least privilege', () => {
+  it('gives the health and fallback functions no table access', () => {
+    for (const fn of [stack.httpApi.groupFunctions.health, stack.httpApi.fallbackFunction]) {
+      expect(actionsOf(logicalId(fn)).filter((action) => action.startsWith('dynamodb:'))).toEqual([]);
+    }
+  });
+
+  it('grants write actions only to groups that write', () => {
+    for (const group of groups.filter((g) => g !== 'health')) {
+      const actions = actionsOf(logicalId(stack.httpApi.groupFunctions[group]));
+      expect(actions, group).toContain('dynamodb:Query');
+      for (const write of WRITE_ACTIONS) {
+        if (routeGroups[group].writes) expect(actions, group).toContain(write);
+        else expect(actions, group).not.toContain(write);
+      }
+    }
+  });
+
+  it('lets the authorizer only get and update items of the table itself', () => {
+    const table = logicalId(stack.table.table);
+    const dynamo = statementsOf(logicalId(stack.httpApi.authorizerFunction)).filter((statement) =>
+      [statement.Action].flat().some((action) => action.startsWith('dynamodb:')),
+    );
+    expect(dynamo).toEqual([
+      expect.objectContaining({
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        Resource: { 'Fn::GetAtt': [table, 'Arn'] },
+      }),
+    ]);
+  });
+
+  it('lets only the publisher put events, and only on the bus', () => {
+    const publisher = logicalId(stack.events.publisher);
+    for (const [id] of ofType('AWS::Lambda::Function')) {
+      const puts = statementsOf(id).filter((statement) =>
+        [statement.Action].flat().includes('events:PutEvents'),
+      );
+      if (id === publisher) {
+        expect(puts.map((statement) => statement.Resource)).toEqual([
+          { 'Fn::GetAtt': [logicalId(stack.events.bus), 'Arn'] },
+        ]);
+      } else {
+        expect(puts, id).toEqual([]);
+      }
+    }
+  });
+});
+
+describe('cdk-nag', () => {
+  it('reports no unacknowledged AwsSolutions findings', () => {
+    const findings = nagViolations.map(
+      (violation) =>
+        `${violation.ruleName} (${violation.severity}): ${violation.violatingResources.map((r) => r.constructPath).join(', ')}`,
+    );
+    expect(findings).toEqual([]);
+  });
+
+  it('leaves no error or warning annotations on the stack', () => {
+    const annotations = Annotations.fromStack(stack);
+    expect(annotations.findError('*', Match.anyValue())).toEqual([]);
+    expect(annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual([]);
+  });
+});

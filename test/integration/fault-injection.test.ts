@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import {
+  DynamoDBClient,
+  ProvisionedThroughputExceededException,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { TooManyConcurrentUpdatesError } from '../../lambdas/domain/errors.ts';
+import { createRouteGroup } from '../../lambdas/http/route-group.ts';
+import { earnPoints } from '../../lambdas/services/earn.ts';
+import { listTransactions } from '../../lambdas/services/history.ts';
+import { enrolMember } from '../../lambdas/services/members.ts';
+import { createPartner } from '../../lambdas/services/partners.ts';
+import type { Store } from '../../lambdas/store/client.ts';
+import { buildHttpEvent, lambdaContext } from '../../local/api-gateway.ts';
+import { admin, contextFor, parse, partnerPrincipal } from '../support/fixtures.ts';
+import { createTestStore, localEndpoint } from '../support/table.ts';
+
+/**
+ * Faults DynamoDB Local cannot produce (it serialises transactions, never throttles): a second
+ * document client on the same table is mocked, passing everything through to the real one except
+ * the fault under test.
+ */
+let real: Store;
+let faulty: Store;
+let mock: ReturnType<typeof mockClient>;
+const grocer = partnerPrincipal('grocer');
+
+beforeAll(async () => {
+  real = await createTestStore('faults');
+  faulty = {
+    tableName: real.tableName,
+    db: DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: localEndpoint(), region: 'us-east-1' }), {
+      marshallOptions: { removeUndefinedValues: true },
+    }),
+  };
+  await createPartner(contextFor(real, admin), {
+    id: 'grocer',
+    name: 'Grocer',
+    earnRule: { pointsPerUnit: 1, unitMinor: 100 },
+    fundingRateMinor: 1,
+    reimbursementRateMinor: 1,
+    status: 'active',
+  });
+  mock = mockClient(faulty.db);
+});
+
+beforeEach(() => {
+  mock.reset();
+  mock.on(BatchGetCommand).callsFake((input) => real.db.send(new BatchGetCommand(input)));
+  mock.on(GetCommand).callsFake((input) => real.db.send(new GetCommand(input)));
+});
+
+const conflict = (items: number) =>
+  new TransactionCanceledException({
+    message:
+      'Transaction cancelled, please refer cancellation reasons for specific reasons [None, TransactionConflict]',
+    $metadata: {},
+    CancellationReasons: Array.from({ length: items }, (_, i) => ({
+      Code: i === 1 ? 'TransactionConflict' : 'None',
+    })),
+  });
+
+async function earnVia(store: Store, memberId: string) {
+  const body = { amountMinor: 1_000, currency: 'USD', orderRef: `o-${randomUUID()}` };
+  return earnPoints(
+    contextFor(store, grocer, { idempotencyKey: randomUUID(), path: '/earn', body }),
+    memberId,
+    body,
+  );
+}
+
+describe('fault injection', () => {
+  it('retries a TransactionConflict and then writes exactly one ledger entry', async () => {
+    const memberId = parse(await enrolMember(contextFor(real, admin), {})).id;
+    mock
+      .on(TransactWriteCommand)
+      .rejectsOnce(conflict(4))
+      .callsFake((input: TransactWriteCommandInput) => real.db.send(new TransactWriteCommand(input)));
+    const response = await earnVia(faulty, memberId);
+    expect(response.status).toBe(201);
+    expect(mock.commandCalls(TransactWriteCommand)).toHaveLength(2);
+    const history = parse(await listTransactions(contextFor(real, admin), memberId, { limit: 10 }));
+    expect(history.items).toHaveLength(1);
+  });
+
+  it('gives up with 429 rate-limited after repeated conflicts, having written nothing', async () => {
+    const memberId = parse(await enrolMember(contextFor(real, admin), {})).id;
+    mock.on(TransactWriteCommand).rejects(conflict(4));
+    await expect(earnVia(faulty, memberId)).rejects.toBeInstanceOf(TooManyConcurrentUpdatesError);
+    const history = parse(await listTransactions(contextFor(real, admin), memberId, { limit: 10 }));
+    expect(history.items).toHaveLength(0);
+  });
+
+  it('answers a generic 500 problem that leaks nothing when DynamoDB keeps throttling', async () => {
+    const memberId = parse(await enrolMember(contextFor(real, admin), {})).id;
+    mock
+      .on(TransactWriteCommand)
+      .rejects(
+        new ProvisionedThroughputExceededException({ message: 'secret internal detail', $metadata: {} }),
+      );
+    const handler = createRouteGroup(
+      'points',
+      {
+        earnPoints: (input, ctx) => earnPoints(ctx, input.params.memberId, input.body),
+        redeemPoints: () => Promise.reject(new Error('unused')),
+        listTransactions: () => Promise.reject(new Error('unused')),
+      },
+      { store: () => faulty },
+    );
+    const event = buildHttpEvent(
+      {
+        method: 'POST',
+        url: `/v1/members/${memberId}/earn`,
+        headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+        body: Buffer.from(JSON.stringify({ amountMinor: 100, currency: 'USD', orderRef: 'x' })),
+        sourceIp: '127.0.0.1',
+      },
+      'POST /v1/members/{memberId}/earn',
+      { memberId },
+      { authenticated: 'true', principal: JSON.stringify(grocer) },
+    );
+    const result = await handler(event, lambdaContext('points', event.requestContext.requestId));
+    expect(result.statusCode).toBe(500);
+    expect(result.headers['content-type']).toBe('application/problem+json');
+    expect(result.headers['x-request-id']).toBe(event.requestContext.requestId);
+    expect(result.body).not.toContain('secret');
+    expect(JSON.parse(result.body as string)).toMatchObject({
+      type: '/problems/internal-error',
+      status: 500,
+    });
+  });
+});

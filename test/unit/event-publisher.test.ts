@@ -1,0 +1,133 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createEventPublisher, entryOf, eventOfRecord } from '../../lambdas/handlers/event-publisher.ts';
+
+const txn = (id: string, type = 'earn') => ({
+  id,
+  type,
+  memberId: 'mem_01',
+  partnerId: 'acme',
+  points: 120,
+  status: 'posted',
+  occurredAt: '2025-03-01T10:00:00.000Z',
+  createdAt: '2025-03-01T10:00:05.000Z',
+  breakdown: [{ rule: 'base', points: 120 }],
+});
+
+let sequence = 100;
+function ledgerInsert(txnId: string, type = 'earn', overrides: Record<string, unknown> = {}): DynamoDBRecord {
+  const item = {
+    pk: `IDEM#acme#${txnId}`,
+    sk: 'IDEM',
+    entity: 'ledger',
+    txnId,
+    memberId: 'mem_01',
+    partnerId: 'acme',
+    type,
+    points: 120,
+    createdAt: '2025-03-01T10:00:05.000Z',
+    txn: txn(txnId, type),
+    ...overrides,
+  };
+  sequence += 1;
+  return {
+    eventName: 'INSERT',
+    dynamodb: {
+      SequenceNumber: String(sequence),
+      NewImage: marshall(item, { removeUndefinedValues: true }) as NonNullable<
+        DynamoDBRecord['dynamodb']
+      >['NewImage'],
+    },
+  };
+}
+
+describe('eventOfRecord', () => {
+  it('maps an earn entry to a points.earned envelope', () => {
+    expect(eventOfRecord(ledgerInsert('txn_01ABC'))).toEqual({
+      id: 'evt_01ABC',
+      type: 'points.earned',
+      version: 1,
+      occurredAt: '2025-03-01T10:00:05.000Z',
+      memberId: 'mem_01',
+      partnerId: 'acme',
+      data: txn('txn_01ABC'),
+    });
+  });
+
+  it('names the event type from the ledger type', () => {
+    expect(eventOfRecord(ledgerInsert('txn_1', 'redeem'))?.type).toBe('points.redeemed');
+    expect(eventOfRecord(ledgerInsert('txn_2', 'expire'))?.type).toBe('points.expired');
+    expect(eventOfRecord(ledgerInsert('txn_3', 'bonus'))?.type).toBe('points.bonus');
+  });
+
+  it('keeps a coalition-wide entry without partner as partnerId null', () => {
+    expect(eventOfRecord(ledgerInsert('txn_4', 'earn', { partnerId: null }))?.partnerId).toBeNull();
+  });
+
+  it('ignores modifications and items that are not ledger entries', () => {
+    expect(eventOfRecord({ ...ledgerInsert('txn_5'), eventName: 'MODIFY' })).toBeUndefined();
+    expect(eventOfRecord(ledgerInsert('txn_6', 'earn', { entity: 'member' }))).toBeUndefined();
+  });
+
+  it('refuses a ledger entry without a transaction id', () => {
+    expect(() => eventOfRecord(ledgerInsert('txn_7', 'earn', { txnId: undefined }))).toThrow(/malformed/);
+  });
+
+  it('builds the PutEvents entry with source loyalty.api and the type as detail-type', () => {
+    const event = eventOfRecord(ledgerInsert('txn_8'))!;
+    expect(entryOf(event, 'loyalty-events')).toEqual({
+      EventBusName: 'loyalty-events',
+      Source: 'loyalty.api',
+      DetailType: 'points.earned',
+      Detail: JSON.stringify(event),
+    });
+  });
+});
+
+describe('event publisher handler', () => {
+  const eventBridge = mockClient(EventBridgeClient);
+  afterEach(() => eventBridge.reset());
+  const publish = createEventPublisher(
+    new EventBridgeClient({ region: 'us-east-1' }),
+    () => 'loyalty-events',
+  );
+
+  it('puts events in batches of ten and reports nothing when all got through', async () => {
+    eventBridge.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) => ({
+      FailedEntryCount: 0,
+      Entries: input.Entries.map((_, i) => ({ EventId: `id-${i}` })),
+    }));
+    const records = Array.from({ length: 23 }, (_, i) => ledgerInsert(`txn_${i}`));
+    const result = await publish({ Records: records });
+    expect(result.batchItemFailures).toEqual([]);
+    const calls = eventBridge.commandCalls(PutEventsCommand);
+    expect(calls.map((call) => call.args[0].input.Entries?.length)).toEqual([10, 10, 3]);
+  });
+
+  it('reports the records whose entries EventBridge rejected', async () => {
+    const records = [ledgerInsert('txn_a'), ledgerInsert('txn_b'), ledgerInsert('txn_c')];
+    eventBridge.on(PutEventsCommand).resolves({
+      FailedEntryCount: 1,
+      Entries: [
+        { EventId: 'e-1' },
+        { ErrorCode: 'InternalFailure', ErrorMessage: 'try again' },
+        { EventId: 'e-3' },
+      ],
+    });
+    const result = await publish({ Records: records });
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: records[1]!.dynamodb!.SequenceNumber }]);
+  });
+
+  it('stops at the first failing call and reports the unsent records too', async () => {
+    const records = Array.from({ length: 12 }, (_, i) => ledgerInsert(`txn_x${i}`));
+    eventBridge.on(PutEventsCommand).rejects(new Error('throttled'));
+    const result = await publish({ Records: records });
+    expect(result.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(
+      records.map((record) => record.dynamodb!.SequenceNumber),
+    );
+    expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(1);
+  });
+});
