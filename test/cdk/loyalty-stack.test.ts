@@ -35,12 +35,11 @@ let nagViolations: {
 beforeAll(() => {
   const app = new cdk.App();
   stack = new LoyaltyStack(app, 'TestStack');
-  // As in bin/app.ts: synthesis fails on any unacknowledged finding...
-  cdk.Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  // cdk-nag 3 is a policy-validation plugin: findings are not annotations. `validateScope` runs the
+  // same rules over the construct tree and returns them (bin/app.ts registers it for `cdk synth`).
+  nagViolations = new AwsSolutionsChecks().validateScope(app).violations;
   template = Template.fromStack(stack);
   resources = template.toJSON().Resources;
-  // ...and this lists the findings themselves, for a readable assertion.
-  nagViolations = new AwsSolutionsChecks().validateScope(app).violations;
 }, 180_000);
 
 const logicalId = (construct: IConstruct) =>
@@ -50,9 +49,8 @@ const ofType = (type: string) => Object.entries(resources).filter(([, resource])
 
 /** Every statement of the inline policies attached to a function's role. */
 function statementsOf(functionId: string): Statement[] {
-  const role = (resources[functionId]?.Properties.Role as { 'Fn::GetAtt': [string, string] })[
-    'Fn::GetAtt'
-  ][0];
+  const roleArn = resources[functionId]!.Properties.Role as { 'Fn::GetAtt': [string, string] };
+  const role = roleArn['Fn::GetAtt'][0];
   return ofType('AWS::IAM::Policy')
     .filter(([, policy]) => (policy.Properties.Roles as { Ref: string }[]).some((ref) => ref.Ref === role))
     .flatMap(([, policy]) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
@@ -293,6 +291,6 @@ describe('cdk-nag', () => {
   it('leaves no error or warning annotations on the stack', () => {
     const annotations = Annotations.fromStack(stack);
     expect(annotations.findError('*', Match.anyValue())).toEqual([]);
-    expect(annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual([]);
+    expect(annotations.findWarning('*', Match.anyValue())).toEqual([]);
   });
 });
