@@ -103,8 +103,7 @@ async function planOrReplay<Loaded extends { member: MemberRecord | undefined }>
 ): Promise<PlannedChange | UseCaseResponse> {
   try {
     const { member } = loaded;
-    if (!member || member.status !== 'active')
-      throw new NotFoundError(`No active member ${change.memberId}.`);
+    if (member?.status !== 'active') throw new NotFoundError(`No active member ${change.memberId}.`);
     return { ...change.plan({ ...loaded, member }), member };
   } catch (error) {
     if (!(error instanceof DomainError)) throw error;

@@ -37,6 +37,7 @@ async function runWalkthrough(): Promise<unknown[]> {
 describe('README walkthrough', () => {
   it('works as written, and again when run a second time', async () => {
     for (const attempt of [1, 2]) {
+      // biome-ignore lint/suspicious/noExplicitAny: responses are read field by field below
       const [partner, earn, redeem, member, history] = (await runWalkthrough()) as Record<string, any>[];
       expect(partner, `run ${attempt}`).toMatchObject({ id: 'acme-grocer', status: 'active' });
       expect(earn?.transaction).toMatchObject({ type: 'earn', points: 85, status: 'posted' });

@@ -12,7 +12,7 @@ export function authenticate(): HttpMiddleware {
       const route = request.internal.route;
       if (!route || route.access === 'public') return;
       const context = request.event.requestContext.authorizer?.lambda;
-      if (!context || context.authenticated !== 'true') {
+      if (context?.authenticated !== 'true') {
         throw new UnauthorizedError(context?.authenticated === 'false' ? context.reason : undefined);
       }
       const principal = JSON.parse(context.principal) as Principal;
