@@ -80,7 +80,8 @@ export class HandlerFunction extends Construct {
         // Pin the SDK version we test against instead of the one the runtime happens to ship.
         bundleAwsSDK: true,
         // Some CommonJS dependencies call require() for Node built-ins; ESM has no require.
-        banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        banner:
+          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
       },
     });
   }

@@ -161,7 +161,8 @@ export class LoyaltyHttpApi extends Construct {
     });
     cdk.Validations.of(defaultRoute).acknowledge({
       id: 'AwsSolutions-APIG4',
-      reason: 'The $default route only answers 404/405 for paths and methods outside the manifest; it reads no data.',
+      reason:
+        'The $default route only answers 404/405 for paths and methods outside the manifest; it reads no data.',
     });
   }
 }

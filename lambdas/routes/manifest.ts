@@ -41,7 +41,7 @@ export interface RouteSpec {
  * DynamoDB grant (read-only otherwise).
  */
 export const routeGroups = {
-  health: { entry: 'health', writes: false, description: 'Liveness' },
+  health: { entry: 'health', writes: false, description: 'Liveness and the OpenAPI document' },
   program: { entry: 'program', writes: true, description: 'Program configuration' },
   partners: { entry: 'partners', writes: true, description: 'Coalition partners' },
   apiKeys: { entry: 'api-keys', writes: true, description: 'API keys' },
@@ -61,6 +61,15 @@ export const routes = [
     path: '/v1/health',
     group: 'health',
     summary: 'Liveness check',
+    access: 'public',
+    successStatus: 200,
+  },
+  {
+    operationId: 'getOpenApi',
+    method: 'GET',
+    path: '/openapi.json',
+    group: 'health',
+    summary: 'This API described as OpenAPI 3.1',
     access: 'public',
     successStatus: 200,
   },

@@ -7,7 +7,7 @@ export interface IndexDefinition {
   name: string;
   partitionKey: string;
   sortKey: string;
-  /** Attributes copied into the index besides the keys; `null` projects every attribute. */
+  /** What the index copies besides its keys: all attributes, keys only, or the listed ones. */
   projection: 'KEYS_ONLY' | 'ALL' | { include: string[] };
 }
 

@@ -209,3 +209,30 @@ describe('members', () => {
     ]);
   });
 });
+
+describe('openapi', () => {
+  it('documents every manifest route, without auth, from the validating schemas', async () => {
+    const response = await api.request('GET', '/openapi.json', { key: null });
+    expect(response.status).toBe(200);
+    const doc = response.json;
+    expect(doc.openapi).toBe('3.1.0');
+    const { routes } = await import('../../lambdas/routes/manifest.ts');
+    for (const route of routes) {
+      const operation = doc.paths[route.path]?.[route.method.toLowerCase()];
+      expect(operation?.operationId, `${route.method} ${route.path}`).toBe(route.operationId);
+    }
+    const earn = doc.paths['/v1/members/{memberId}/earn'].post;
+    expect(earn.requestBody.content['application/json'].schema.required).toEqual(
+      expect.arrayContaining(['amountMinor', 'currency', 'orderRef']),
+    );
+    expect(earn.parameters).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'memberId', in: 'path', required: true }),
+        expect.objectContaining({ name: 'Idempotency-Key', in: 'header', required: true }),
+      ]),
+    );
+    expect(earn.responses['409'].content['application/problem+json'].schema.$ref).toBe(
+      '#/components/schemas/Problem',
+    );
+  });
+});

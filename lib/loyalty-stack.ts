@@ -1,0 +1,58 @@
+import * as cdk from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type { Construct } from 'constructs';
+import { LoyaltyEvents } from './events.ts';
+import { LoyaltyHttpApi } from './http-api.ts';
+import { LedgerTable } from './ledger-table.ts';
+
+/** Properties of {@link LoyaltyStack}. */
+export interface LoyaltyStackProps extends cdk.StackProps {
+  /**
+   * Protect the table from deletion and keep it and the log groups when the stack is deleted.
+   * Turn it off only for throw-away stacks.
+   * @default true
+   */
+  deletionProtection?: boolean;
+}
+
+/** The whole loyalty API: table, HTTP API with its functions, event publishing and alarms. */
+export class LoyaltyStack extends cdk.Stack {
+  readonly table: LedgerTable;
+  readonly httpApi: LoyaltyHttpApi;
+  readonly events: LoyaltyEvents;
+
+  constructor(scope: Construct, id: string, props: LoyaltyStackProps = {}) {
+    super(scope, id, props);
+    const deletionProtection = props.deletionProtection ?? true;
+    const logRemovalPolicy = deletionProtection ? cdk.RemovalPolicy.RETAIN : cdk.RemovalPolicy.DESTROY;
+
+    this.table = new LedgerTable(this, 'Ledger', { deletionProtection });
+    this.httpApi = new LoyaltyHttpApi(this, 'Http', { table: this.table.table, logRemovalPolicy });
+    this.events = new LoyaltyEvents(this, 'Events', { table: this.table.table, logRemovalPolicy });
+
+    // Alarms without actions: they show up in the console; wire an SNS topic when there is a pager.
+    new cloudwatch.Alarm(this, 'Api5xxAlarm', {
+      alarmDescription: 'The HTTP API answered 5xx (handler errors or timeouts).',
+      metric: this.httpApi.api.metricServerError({ period: cdk.Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 5,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    new cloudwatch.Alarm(this, 'PublisherDlqAlarm', {
+      alarmDescription: 'Ledger events could not be published: a stream batch reached the DLQ.',
+      metric: this.events.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: cdk.Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    new cdk.CfnOutput(this, 'ApiUrl', { value: this.httpApi.stage.url, description: 'Base URL of the API' });
+    new cdk.CfnOutput(this, 'TableName', { value: this.table.table.tableName });
+    new cdk.CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });
+  }
+}

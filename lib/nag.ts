@@ -1,0 +1,35 @@
+/**
+ * cdk-nag 3 acknowledgements shared by the constructs. cdk-nag 3 has no `NagSuppressions`: a
+ * finding is acknowledged with `Validations.of(construct).acknowledge({ id, reason })`, and a rule
+ * with several findings (IAM5) needs each finding by its exact id, `RuleId[finding]`.
+ */
+import * as cdk from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type { IConstruct } from 'constructs';
+
+/** `<LogicalId.Arn>`: how cdk-nag renders a `Fn::GetAtt` of a resource's ARN in a finding id. */
+function arnReference(resource: IConstruct): string {
+  const stack = cdk.Stack.of(resource);
+  const logicalId = stack.resolve(stack.getLogicalId(resource.node.defaultChild as cdk.CfnElement));
+  return `<${logicalId}.Arn>`;
+}
+
+/** X-Ray (active tracing) has no resource-level permissions: its actions need `Resource: *`. */
+export function acknowledgeXRayWildcard(role: IConstruct, alsoCovers = ''): void {
+  cdk.Validations.of(role).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level ' +
+      `permissions, so they are granted on *.${alsoCovers ? ` ${alsoCovers}` : ''}`,
+  });
+}
+
+/** `grantReadData`/`grantReadWriteData` cover the table's GSIs as `<table ARN>/index/*`. */
+export function acknowledgeTableIndexWildcard(role: IConstruct, table: dynamodb.Table): void {
+  cdk.Validations.of(role).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::${arnReference(table)}/index/*]`,
+    reason:
+      "Query on the table's own GSIs (gsi1 history, gsi2 lookup by id): the index/* wildcard stays " +
+      'inside this one table.',
+  });
+}
