@@ -2,6 +2,7 @@
  * The local API: a Node HTTP server that routes with the manifest and invokes the same authorizer
  * and route-group handlers Lambda runs, over DynamoDB Local. Used by `npm start` and the e2e tests.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
@@ -96,7 +97,7 @@ async function invoke(request: IncomingHttpRequest): Promise<APIGatewayProxyStru
 function problem(status: number, slug: string, title: string, detail: string) {
   return {
     statusCode: status,
-    headers: { 'content-type': 'application/problem+json' },
+    headers: { 'content-type': 'application/problem+json', 'x-request-id': randomUUID() },
     body: JSON.stringify({ type: `/problems/${slug}`, title, status, detail }),
   };
 }

@@ -18,6 +18,13 @@ export const decimal4 = z
 
 export const multiplier = decimal4.pipe(z.number().min(0).max(1000));
 
+/**
+ * A map with slug keys and at most `max` entries: bounded so that no valid request can build an
+ * item over DynamoDB's 400 KB limit.
+ */
+export const boundedRecord = <V extends z.ZodType>(value: V, max = 100) =>
+  z.record(slug, value).refine((record) => Object.keys(record).length <= max, `at most ${max} entries`);
+
 export const currencyCode = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD');
 
 export const timestamp = z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time' });

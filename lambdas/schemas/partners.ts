@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { multiplier, nonNegativeInt, positiveInt, slug, text } from './common.ts';
+import { boundedRecord, multiplier, nonNegativeInt, positiveInt, slug, text } from './common.ts';
 
 export const earnRuleSchema = z.strictObject({
   pointsPerUnit: multiplier.pipe(z.number().positive()),
@@ -9,7 +9,7 @@ export const earnRuleSchema = z.strictObject({
 const partnerFields = {
   name: text(120),
   earnRule: earnRuleSchema,
-  categoryMultipliers: z.record(slug, multiplier).optional(),
+  categoryMultipliers: boundedRecord(multiplier).optional(),
   fundingRateMinor: nonNegativeInt,
   reimbursementRateMinor: nonNegativeInt,
   status: z.enum(['active', 'suspended']).default('active'),
@@ -21,7 +21,7 @@ export const updatePartnerBody = z
   .strictObject({
     name: partnerFields.name,
     earnRule: partnerFields.earnRule,
-    categoryMultipliers: z.record(slug, multiplier),
+    categoryMultipliers: boundedRecord(multiplier),
     fundingRateMinor: partnerFields.fundingRateMinor,
     reimbursementRateMinor: partnerFields.reimbursementRateMinor,
     status: z.enum(['active', 'suspended']),

@@ -1,5 +1,13 @@
 import * as z from 'zod';
-import { currencyCode, multiplier, nonNegativeInt, positiveInt, slug, text } from './common.ts';
+import {
+  boundedRecord,
+  currencyCode,
+  multiplier,
+  nonNegativeInt,
+  positiveInt,
+  slug,
+  text,
+} from './common.ts';
 
 export const tierSchema = z.strictObject({
   code: slug,
@@ -18,7 +26,7 @@ export const programSchema = z
     pendingDays: z.int().min(0).max(365),
     tierWindowMonths: z.int().min(1).max(120),
     tiers: z.array(tierSchema).min(1).max(20),
-    activityRules: z.record(slug, nonNegativeInt),
+    activityRules: boundedRecord(nonNegativeInt),
     churnRiskBands: z.strictObject({ high: z.number().min(0).max(1), medium: z.number().min(0).max(1) }),
     expectedRedemptionRate: z.number().min(0).max(1),
     allowNegativeBalance: z.boolean(),
