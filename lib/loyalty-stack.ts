@@ -1,6 +1,7 @@
 import * as cdk from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type { Construct } from 'constructs';
+import { BootstrapAdminKey } from './bootstrap-admin-key.ts';
 import { LoyaltyEvents } from './events.ts';
 import { LoyaltyHttpApi } from './http-api.ts';
 import { LedgerTable } from './ledger-table.ts';
@@ -20,6 +21,7 @@ export class LoyaltyStack extends cdk.Stack {
   readonly table: LedgerTable;
   readonly httpApi: LoyaltyHttpApi;
   readonly events: LoyaltyEvents;
+  readonly bootstrapAdminKey: BootstrapAdminKey;
 
   constructor(scope: Construct, id: string, props: LoyaltyStackProps = {}) {
     super(scope, id, props);
@@ -29,6 +31,12 @@ export class LoyaltyStack extends cdk.Stack {
     this.table = new LedgerTable(this, 'Ledger', { deletionProtection });
     this.httpApi = new LoyaltyHttpApi(this, 'Http', { table: this.table.table, logRemovalPolicy });
     this.events = new LoyaltyEvents(this, 'Events', { table: this.table.table, logRemovalPolicy });
+    // The secret follows the table: its key stays valid in a retained table.
+    this.bootstrapAdminKey = new BootstrapAdminKey(this, 'BootstrapAdminKey', {
+      table: this.table.table,
+      logRemovalPolicy,
+      secretRemovalPolicy: logRemovalPolicy,
+    });
 
     // Alarms without actions: they show up in the console; wire an SNS topic when there is a pager.
     new cloudwatch.Alarm(this, 'Api5xxAlarm', {
@@ -54,5 +62,11 @@ export class LoyaltyStack extends cdk.Stack {
     new cdk.CfnOutput(this, 'ApiUrl', { value: this.httpApi.stage.url, description: 'Base URL of the API' });
     new cdk.CfnOutput(this, 'TableName', { value: this.table.table.tableName });
     new cdk.CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });
+    new cdk.CfnOutput(this, 'AdminKeySecretArn', {
+      value: this.bootstrapAdminKey.secret.secretArn,
+      description:
+        'Secret holding the first admin API key. Read it with: aws secretsmanager get-secret-value ' +
+        '--secret-id <this ARN> --query SecretString --output text',
+    });
   }
 }

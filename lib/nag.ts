@@ -33,3 +33,16 @@ export function acknowledgeTableIndexWildcard(role: IConstruct, table: dynamodb.
       'inside this one table.',
   });
 }
+
+/**
+ * `grantInvoke` (here from the custom resource provider framework) allows the function and its
+ * versions and aliases: `<function ARN>:*`.
+ */
+export function acknowledgeInvokeVersionsWildcard(role: IConstruct, fn: IConstruct): void {
+  cdk.Validations.of(role).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::${arnReference(fn)}:*]`,
+    reason:
+      'The provider framework may invoke only the one onEvent function; `:*` covers its versions and ' +
+      'aliases, not other functions.',
+  });
+}

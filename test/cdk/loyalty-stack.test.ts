@@ -59,6 +59,12 @@ function statementsOf(functionId: string): Statement[] {
 const actionsOf = (functionId: string) =>
   statementsOf(functionId).flatMap((statement) => [statement.Action].flat());
 
+/** The custom resource provider framework's own function (CDK's code, not ours). */
+const providerFunctionId = () =>
+  (stack.resolve(stack.bootstrapAdminKey.provider.serviceToken) as { 'Fn::GetAtt': [string, string] })[
+    'Fn::GetAtt'
+  ][0];
+
 describe('ledger table', () => {
   it('matches the shared table definition', () => {
     const gsis = tableDefinition.globalSecondaryIndexes;
@@ -94,24 +100,28 @@ describe('ledger table', () => {
     const scratch = Template.fromStack(new LoyaltyStack(app, 'Scratch', { deletionProtection: false }));
     scratch.hasResourceProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: false });
     scratch.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+    scratch.hasResource('AWS::SecretsManager::Secret', { DeletionPolicy: 'Delete' });
   });
 });
 
 describe('functions', () => {
-  it('has one function per route group plus authorizer, fallback and publisher', () => {
-    template.resourceCountIs('AWS::Lambda::Function', groups.length + 3);
+  it('has one function per route group plus authorizer, fallback, publisher and bootstrap (+ its provider)', () => {
+    template.resourceCountIs('AWS::Lambda::Function', groups.length + 5);
     const ids = new Set([
       ...groups.map((group) => logicalId(stack.httpApi.groupFunctions[group])),
       logicalId(stack.httpApi.authorizerFunction),
       logicalId(stack.httpApi.fallbackFunction),
       logicalId(stack.events.publisher),
+      logicalId(stack.bootstrapAdminKey.function),
+      providerFunctionId(),
     ]);
-    expect(ids.size).toBe(groups.length + 3);
+    expect(ids.size).toBe(groups.length + 5);
     for (const id of ids) expect(resources[id]?.Type).toBe('AWS::Lambda::Function');
   });
 
-  it('runs every function on arm64 with Node 22 or 24, traced, with its own log group', () => {
+  it('runs every function of ours on arm64 with Node 22 or 24, traced, with its own log group', () => {
     for (const [id, fn] of ofType('AWS::Lambda::Function')) {
+      if (id === providerFunctionId()) continue; // CDK's code: its runtime and architecture are CDK's
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
       expect(fn.Properties.Runtime, id).toMatch(/^nodejs2[24]\.x$/);
       expect(fn.Properties.TracingConfig, id).toEqual({ Mode: 'Active' });
@@ -119,6 +129,12 @@ describe('functions', () => {
       expect(fn.Properties.Handler, id).toBe('index.handler');
     }
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it("gives the provider framework's function a log group of ours", () => {
+    const fn = resources[providerFunctionId()]!;
+    const logGroup = (fn.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+    expect(resources[logGroup]?.Type).toBe('AWS::Logs::LogGroup');
   });
 
   it('uses no AWS managed policies', () => {
@@ -275,6 +291,97 @@ describe('least privilege', () => {
       } else {
         expect(puts, id).toEqual([]);
       }
+    }
+  });
+});
+
+describe('bootstrap admin key', () => {
+  const secretId = () => logicalId(stack.bootstrapAdminKey.secret);
+  const bootstrapId = () => logicalId(stack.bootstrapAdminKey.function);
+
+  it('generates a 48-character secret without punctuation, kept when the stack is deleted', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: { PasswordLength: 48, ExcludePunctuation: true },
+    });
+    template.hasResource('AWS::SecretsManager::Secret', { DeletionPolicy: 'Retain' });
+    expect(template.findResources('AWS::SecretsManager::RotationSchedule')).toEqual({});
+  });
+
+  it('runs the custom resource through the provider framework, keyed on the secret ARN only', () => {
+    template.resourceCountIs('Custom::BootstrapAdminKey', 1);
+    const [[, resource]] = ofType('Custom::BootstrapAdminKey') as [[string, Resource]];
+    // Only the ARN: the secret's value must never be in the template or the event.
+    expect(resource.Properties).toEqual({
+      ServiceToken: { 'Fn::GetAtt': [providerFunctionId(), 'Arn'] },
+      SecretArn: { Ref: secretId() },
+    });
+    expect(JSON.stringify(template.toJSON())).not.toMatch(/resolve:secretsmanager/);
+    const provider = resources[providerFunctionId()]!;
+    expect(provider.Properties.Environment).toEqual({
+      Variables: { USER_ON_EVENT_FUNCTION_ARN: { 'Fn::GetAtt': [bootstrapId(), 'Arn'] } },
+    });
+    expect(resources[bootstrapId()]!.Properties.Environment).toEqual({
+      Variables: expect.objectContaining({
+        TABLE_NAME: { Ref: logicalId(stack.table.table) },
+        ADMIN_KEY_SECRET_ARN: { Ref: secretId() },
+      }),
+    });
+  });
+
+  it('outputs the secret ARN with the command that reads it', () => {
+    template.hasOutput('AdminKeySecretArn', {
+      Value: { Ref: secretId() },
+      Description: Match.stringLikeRegexp(
+        'aws secretsmanager get-secret-value --secret-id .* --query SecretString --output text',
+      ),
+    });
+  });
+
+  it('lets the bootstrap function read only its secret and get/put items of the table itself', () => {
+    const statements = statementsOf(bootstrapId());
+    const actions = actionsOf(bootstrapId());
+    for (const forbidden of [
+      'dynamodb:Query',
+      'dynamodb:Scan',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:BatchWriteItem',
+    ]) {
+      expect(actions).not.toContain(forbidden);
+    }
+    expect(JSON.stringify(statements)).not.toMatch(/index/);
+    expect(statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')))).toEqual([
+      expect.objectContaining({
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        Resource: { 'Fn::GetAtt': [logicalId(stack.table.table), 'Arn'] },
+      }),
+    ]);
+    expect(statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('secretsmanager:')))).toEqual([
+      expect.objectContaining({
+        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        Resource: { Ref: secretId() },
+      }),
+    ]);
+    // No other function may read the secret.
+    for (const [id] of ofType('AWS::Lambda::Function')) {
+      if (id === bootstrapId()) continue;
+      expect(
+        actionsOf(id).filter((action) => action.startsWith('secretsmanager:')),
+        id,
+      ).toEqual([]);
+    }
+  });
+
+  it('lets the provider framework only invoke the bootstrap function and write its own logs', () => {
+    const actions = actionsOf(providerFunctionId());
+    expect([...new Set(actions)].sort()).toEqual(
+      ['lambda:GetFunction', 'lambda:InvokeFunction', 'logs:CreateLogStream', 'logs:PutLogEvents'].sort(),
+    );
+    for (const statement of statementsOf(providerFunctionId()).filter((s) =>
+      [s.Action].flat().some((a) => a.startsWith('lambda:')),
+    )) {
+      expect(JSON.stringify(statement.Resource)).toContain(bootstrapId());
     }
   });
 });
