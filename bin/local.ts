@@ -29,7 +29,13 @@ function fail(message: string): never {
 /** The admin key: LOYALTY_BOOTSTRAP_ADMIN_KEY, else the one generated on first start (kept in .data/). */
 function adminKey(): { key: string; source: string } {
   const fromEnv = process.env.LOYALTY_BOOTSTRAP_ADMIN_KEY?.trim();
-  if (fromEnv) return { key: fromEnv, source: 'LOYALTY_BOOTSTRAP_ADMIN_KEY' };
+  if (fromEnv) {
+    // The same floor as the AWS bootstrap secret: an admin key must not be guessable.
+    if (fromEnv.length < 32 || /\s/.test(fromEnv)) {
+      fail('LOYALTY_BOOTSTRAP_ADMIN_KEY must be at least 32 characters without spaces (try: openssl rand -hex 24).');
+    }
+    return { key: fromEnv, source: 'LOYALTY_BOOTSTRAP_ADMIN_KEY' };
+  }
   const file = resolve(dataDir, 'admin-key');
   if (existsSync(file)) return { key: readFileSync(file, 'utf8').trim(), source: `${file}` };
   const key = `lk_admin_${randomBytes(32).toString('base64url')}`;

@@ -94,6 +94,22 @@ export class IdempotencyKeyReusedError extends DomainError {
   }
 }
 
+export class IdempotencyInProgressError extends DomainError {
+  constructor() {
+    super('idempotency-in-progress', 409, 'Request in progress', {
+      detail:
+        'A request with this Idempotency-Key is still being processed. Retry shortly with the same key.',
+      headers: { 'retry-after': '1' },
+    });
+  }
+}
+
+export class ServiceUnavailableError extends DomainError {
+  constructor(detail: string) {
+    super('service-unavailable', 503, 'Service unavailable', { detail, headers: { 'retry-after': '1' } });
+  }
+}
+
 export class PayloadTooLargeError extends DomainError {
   constructor(limitBytes: number) {
     super('payload-too-large', 413, 'Payload too large', {
@@ -111,10 +127,11 @@ export class UnsupportedMediaTypeError extends DomainError {
 }
 
 export class TooManyConcurrentUpdatesError extends DomainError {
-  constructor() {
+  constructor(
+    detail = 'Too many requests are changing this member at the same time. Retry with the same Idempotency-Key.',
+  ) {
     super('rate-limited', 429, 'Too many concurrent updates', {
-      detail:
-        'Too many requests are changing this member at the same time. Retry with the same Idempotency-Key.',
+      detail,
       headers: { 'retry-after': '1' },
     });
   }

@@ -7,6 +7,10 @@ import type { Tier } from '../schemas/program.ts';
 import { InsufficientPointsError } from './errors.ts';
 import { addDays, dayOf, monthOf, monthsInWindow, startOfMonthAfter } from './time.ts';
 
+/** Largest points in one transaction, and largest balance or lifetime total: far below 2^53. */
+export const MAX_POINTS_PER_TRANSACTION = 1_000_000_000_000;
+export const MAX_BALANCE = 1_000_000_000_000_000;
+
 /** Lot key for points that never expire; sorts after every date. */
 export const NEVER = 'never';
 
@@ -18,7 +22,7 @@ export interface MemberPoints {
   lifetimeRedeemed: number;
   /** Posted, unconsumed points by expiry date (`YYYY-MM-DD`, the first day they are gone) or `never`. */
   lots: Record<string, number>;
-  /** Points not yet available, by `availableDate|expiryKey`. */
+  /** Points not yet available, by `availableAt|expiryKey` (availableAt an ISO instant). */
   pendingLots: Record<string, number>;
   /** Qualifying points by month earned (`YYYY-MM`), pruned to the tier window. */
   qualifying: Record<string, number>;
@@ -107,7 +111,8 @@ export function applyEarn(
 ): EarnApplied {
   const points = structuredClone(before);
   const expiryKey = expiryKeyFor(occurredAt, policy.expiryMonths);
-  const availableAt = policy.pendingDays > 0 ? addDays(occurredAt, policy.pendingDays) : occurredAt;
+  // Without a pending period points post now, even when a till's clock runs a little ahead of ours.
+  const availableAt = policy.pendingDays > 0 ? addDays(occurredAt, policy.pendingDays) : now;
   const status = availableAt > now ? 'pending' : 'posted';
   if (earned === 0) {
     // a zero-point purchase still counts as a transaction, but opens no lot
@@ -115,7 +120,7 @@ export function applyEarn(
     points.lots[expiryKey] = (points.lots[expiryKey] ?? 0) + earned;
     points.available += earned;
   } else {
-    const pendingKey = `${dayOf(availableAt)}|${expiryKey}`;
+    const pendingKey = `${availableAt}|${expiryKey}`;
     points.pendingLots[pendingKey] = (points.pendingLots[pendingKey] ?? 0) + earned;
     points.pending += earned;
   }
@@ -181,4 +186,45 @@ export function balancesOf(points: MemberPoints): Balances {
     lifetimeRedeemed: points.lifetimeRedeemed,
     expiringNext: next === undefined ? null : { points: points.lots[next] ?? 0, on: next },
   };
+}
+
+export interface Settled {
+  points: MemberPoints;
+  /** Posted lots whose expiry date has come, soonest first: they must leave through an `expire` entry. */
+  expired: { expiryKey: string; points: number }[];
+  expiredPoints: number;
+}
+
+/**
+ * Bring a position up to `now` before any change is planned on it: pending lots whose
+ * `availableAt` has passed become available (the earn entry already says when), and lots whose
+ * expiry date has come are taken out, to be recorded as an `expire` ledger entry in the same
+ * transaction. So no change ever spends expired points, whether or not the expiry job has run.
+ */
+export function settleDue(before: MemberPoints, now: string): Settled {
+  const points = matureDue(before, now);
+  const today = dayOf(now);
+  const expired: Settled['expired'] = [];
+  for (const key of lotsInSpendingOrder(points.lots)) {
+    if (key === NEVER || key > today) continue;
+    expired.push({ expiryKey: key, points: points.lots[key] ?? 0 });
+    delete points.lots[key];
+  }
+  const expiredPoints = expired.reduce((sum, lot) => sum + lot.points, 0);
+  points.available -= expiredPoints;
+  return { points, expired, expiredPoints };
+}
+
+/** Pending lots whose `availableAt` has passed, moved into their posted lots (no accounting change). */
+export function matureDue(before: MemberPoints, now: string): MemberPoints {
+  const points = structuredClone(before);
+  for (const [key, value] of Object.entries(points.pendingLots)) {
+    const [availableAt, expiryKey] = key.split('|') as [string, string];
+    if (availableAt > now) continue;
+    delete points.pendingLots[key];
+    points.pending -= value;
+    points.lots[expiryKey] = (points.lots[expiryKey] ?? 0) + value;
+    points.available += value;
+  }
+  return points;
 }

@@ -3,6 +3,7 @@ import type { Context } from 'aws-lambda';
 import { NotFoundError } from '../domain/errors.ts';
 import { type OperationsOf, type RouteGroupName, routeKeyOf, routesOfGroup } from '../routes/manifest.ts';
 import type { RequestContext, UseCaseResponse } from '../services/context.ts';
+import type { Principal } from '../store/api-key-store.ts';
 import { type Store, storeFromEnv } from '../store/client.ts';
 import { authenticate } from './middlewares/authenticate.ts';
 import { idempotencyKey } from './middlewares/idempotency-key.ts';
@@ -12,6 +13,12 @@ import { requestContext } from './middlewares/request-context.ts';
 import { validateInput } from './middlewares/validate-input.ts';
 import { jsonResult } from './responses.ts';
 import type { HttpEvent, HttpResult, OperationInput, PipelineState } from './types.ts';
+
+/**
+ * Who calls a public route: the least privilege there is, a partner of no partner without scopes,
+ * so a public operation that looks at its caller can never act as admin.
+ */
+const ANONYMOUS: Principal = { keyId: 'anonymous', role: 'partner', partnerId: '_anonymous', scopes: [] };
 
 /** The implementation of one operation: validated input in, a use case's response out. */
 // biome-ignore lint/suspicious/noExplicitAny: each operation narrows its own input shape
@@ -47,12 +54,7 @@ export function createRouteGroup<G extends RouteGroupName>(
     const operation = table[route.operationId];
     if (!operation) throw new Error(`no implementation for ${route.operationId}`);
     const input = internal.input as OperationInput;
-    const principal = internal.principal ?? {
-      keyId: 'public',
-      role: 'admin' as const,
-      partnerId: null,
-      scopes: [],
-    };
+    const principal = internal.principal ?? ANONYMOUS;
     const result = await operation(input, {
       store: store(),
       principal,

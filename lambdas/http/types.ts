@@ -16,7 +16,8 @@ import type { IdempotencyRequest } from '../store/idempotency.ts';
  */
 export type AuthorizerContext =
   | { authenticated: 'true'; principal: string }
-  | { authenticated: 'false'; reason: string };
+  | { authenticated: 'false'; reason: string }
+  | { authenticated: 'unavailable'; reason: string };
 
 export type HttpEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthorizerContext>;
 export type HttpResult = APIGatewayProxyStructuredResultV2 & { headers: Record<string, string> };

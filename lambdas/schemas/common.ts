@@ -27,7 +27,10 @@ export const boundedRecord = <V extends z.ZodType>(value: V, max = 100) =>
 
 export const currencyCode = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD');
 
-export const timestamp = z.iso.datetime({ offset: true, message: 'must be an RFC 3339 date-time' });
+/** RFC 3339 with an offset, from 2000 on: earlier dates are typos, and years < 100 parse as 19xx. */
+export const timestamp = z.iso
+  .datetime({ offset: true, message: 'must be an RFC 3339 date-time' })
+  .refine((value) => Date.parse(value) >= Date.UTC(2000, 0, 1), 'must not be before 2000-01-01');
 
 export const text = (max: number) => z.string().trim().min(1).max(max);
 

@@ -33,6 +33,7 @@ export const redemptionBody = z
     partnerId: slug.optional(),
     orderRef: reference.optional(),
     hold: z.boolean().optional(),
+    occurredAt: timestamp.optional(),
   })
   .superRefine((body, ctx) => {
     if (body.points === undefined && body.rewardId === undefined) {

@@ -20,7 +20,7 @@ export const programSchema = z
   .strictObject({
     name: text(120),
     currency: currencyCode,
-    pointValueMinor: positiveInt,
+    pointValueMinor: z.int().min(1).max(1_000_000),
     expiryMonths: z.int().min(1).max(600).nullable(),
     expiryNoticeDays: z.int().min(0).max(365),
     pendingDays: z.int().min(0).max(365),

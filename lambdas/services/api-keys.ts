@@ -47,7 +47,7 @@ export function newApiKeyRecord(
 
 export async function createKey(ctx: RequestContext, body: CreateApiKeyBody): Promise<UseCaseResponse> {
   if (body.partnerId !== undefined && !(await getPartner(ctx.store, body.partnerId))) {
-    throw new ValidationError([{ path: 'partnerId', message: `no partner ${body.partnerId}` }]);
+    throw new ValidationError([{ path: 'body.partnerId', message: `no partner ${body.partnerId}` }]);
   }
   const secret = generateApiKey();
   const record = newApiKeyRecord(

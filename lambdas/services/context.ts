@@ -21,7 +21,7 @@ export function respond(status: number, body: unknown): UseCaseResponse {
   return { status, body: JSON.stringify(body), replayed: false };
 }
 
-/** The idempotency scope of a caller: its partner, or `admin` (contract: (partner or admin, key)). */
+/** The idempotency scope of a caller: its partner, or `_admin` (contract: (partner or admin, key)). */
 export function idempotencyScope(principal: Principal): string {
-  return principal.partnerId ?? principal.role;
+  return principal.partnerId ?? `_${principal.role}`;
 }

@@ -1,10 +1,17 @@
 import { calculateEarnPoints, type EarnFactor } from '../domain/earn-calculation.ts';
 import { ConflictError, ValidationError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
-import { applyEarn, balancesOf, currentTier } from '../domain/member-ledger.ts';
-import { dayOf, MAX_FUTURE_SKEW_MS, toUtc } from '../domain/time.ts';
+import {
+  applyEarn,
+  balancesOf,
+  currentTier,
+  MAX_BALANCE,
+  MAX_POINTS_PER_TRANSACTION,
+} from '../domain/member-ledger.ts';
+import { ownValue } from '../domain/records.ts';
+import { MAX_FUTURE_SKEW_MS, toUtc } from '../domain/time.ts';
 import type { EarnBody, TransactionView } from '../schemas/points.ts';
-import { addToAggregate, putOrderGuard } from '../store/ledger-store.ts';
+import { putOrderGuard } from '../store/ledger-store.ts';
 import type { RequestContext, UseCaseResponse } from './context.ts';
 import { commitMemberChange } from './member-change.ts';
 import { assertPartnerActive, loadPointsContext, partnerOfRequest } from './points-context.ts';
@@ -22,7 +29,7 @@ export async function earnPoints(
   const occurredAt = body.occurredAt ? toUtc(body.occurredAt) : ctx.now;
   if (Date.parse(occurredAt) > Date.parse(ctx.now) + MAX_FUTURE_SKEW_MS) {
     throw new ValidationError([
-      { path: 'occurredAt', message: 'must not be more than 5 minutes in the future' },
+      { path: 'body.occurredAt', message: 'must not be more than 5 minutes in the future' },
     ]);
   }
   const txnId = newId('txn', Date.parse(ctx.now));
@@ -35,18 +42,36 @@ export async function earnPoints(
       if (!partner) throw new Error('unreachable: assertPartnerActive checked the partner');
       if (body.currency !== program.currency) {
         throw new ValidationError([
-          { path: 'currency', message: `the program's currency is ${program.currency}` },
+          { path: 'body.currency', message: `the program's currency is ${program.currency}` },
         ]);
       }
       const tier = currentTier(member.points, program.tiers);
       const factors: EarnFactor[] = [];
-      const categoryMultiplier = body.category ? partner.categoryMultipliers[body.category] : undefined;
+      const categoryMultiplier = body.category
+        ? ownValue(partner.categoryMultipliers, body.category)
+        : undefined;
       if (body.category && categoryMultiplier !== undefined) {
         factors.push({ rule: `category:${body.category}`, multiplier: categoryMultiplier });
       }
       factors.push({ rule: `tier:${tier.code}`, multiplier: tier.earnMultiplier });
       const { points, breakdown } = calculateEarnPoints(body.amountMinor, partner.earnRule, factors);
+      if (points > MAX_POINTS_PER_TRANSACTION) {
+        throw new ValidationError([
+          { path: 'body.amountMinor', message: `earns more than ${MAX_POINTS_PER_TRANSACTION} points` },
+        ]);
+      }
+      if (member.points.lifetimeEarned + points > MAX_BALANCE) {
+        throw new ConflictError(`This earn would take the member's lifetime points over ${MAX_BALANCE}.`);
+      }
       const applied = applyEarn(member.points, points, occurredAt, ctx.now, program);
+      if (applied.expiresAt !== null && applied.expiresAt <= ctx.now) {
+        throw new ValidationError([
+          {
+            path: 'body.occurredAt',
+            message: `is so long ago that its points would have expired on ${applied.expiresAt}`,
+          },
+        ]);
+      }
       const entry: TransactionView = {
         id: txnId,
         type: 'earn',
@@ -72,13 +97,9 @@ export async function earnPoints(
         points: applied.points,
         status: 201,
         body: { transaction: entry, balances: balancesOf(applied.points) },
-        items: [
-          putOrderGuard(ctx.store, partnerId, body.orderRef, txnId),
-          addToAggregate(ctx.store, dayOf(ctx.now), partnerId, memberId, {
-            issuedPoints: points,
-            earnCount: 1,
-            earnAmountMinor: body.amountMinor,
-          }),
+        items: [putOrderGuard(ctx.store, partnerId, body.orderRef, txnId)],
+        aggregates: [
+          { partnerId, delta: { issuedPoints: points, earnCount: 1, earnAmountMinor: body.amountMinor } },
         ],
         onItemConditionFailed: (index) =>
           index === 0

@@ -5,13 +5,17 @@
  * recomputes; an existing idempotency record turns the request into a replay.
  */
 import { DomainError, NotFoundError, TooManyConcurrentUpdatesError } from '../domain/errors.ts';
-import type { MemberPoints } from '../domain/member-ledger.ts';
+import { newIdBefore } from '../domain/ids.ts';
+import { type MemberPoints, type Settled, settleDue } from '../domain/member-ledger.ts';
+import { SYSTEM_SCOPE } from '../domain/namespaces.ts';
+import { dayOf } from '../domain/time.ts';
 import type { TransactionView } from '../schemas/points.ts';
 import { findReplay, type IdempotencyRequest, putIdempotencyRecord, replayOf } from '../store/idempotency.ts';
-import { ledgerEntryAttributes } from '../store/ledger-store.ts';
+import { type AggregateDelta, addToAggregate, ledgerEntryAttributes } from '../store/ledger-store.ts';
 import { type MemberRecord, updateMemberPoints } from '../store/member-store.ts';
 import { type TransactItem, TransactionCancelledError, transactWrite } from '../store/transactions.ts';
 import type { RequestContext, UseCaseResponse } from './context.ts';
+import { jitter } from './retry.ts';
 
 export interface MemberChangePlan {
   entry: TransactionView;
@@ -20,8 +24,10 @@ export interface MemberChangePlan {
   points: MemberPoints;
   status: number;
   body: unknown;
-  /** Further items of the same transaction (order guard, aggregates, inventory). */
+  /** Further items of the same transaction (order guard, inventory). */
   items?: TransactItem[];
+  /** Report counters to add to, per partner (null: the coalition); merged with the expiry's. */
+  aggregates?: { partnerId: string | null; delta: AggregateDelta }[];
   /** The error for a failed condition on `items[index]`. */
   onItemConditionFailed?: (index: number) => DomainError | undefined;
 }
@@ -47,10 +53,14 @@ export async function commitMemberChange<Loaded extends { member: MemberRecord |
   const idempotency = ctx.idempotency;
   if (!idempotency) throw new Error('point-moving routes require an Idempotency-Key');
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    if (attempt > 0) await backoff(attempt);
+    if (attempt > 0) await jitter(attempt);
     const loaded = await change.load();
     const plan = await planOrReplay(ctx, idempotency, change, loaded);
     if ('replayed' in plan) return plan;
+    const { settled } = plan;
+    const aggregates = [...(plan.aggregates ?? [])];
+    if (settled.expiredPoints > 0)
+      aggregates.push({ partnerId: null, delta: { expiredPoints: settled.expiredPoints } });
 
     const body = JSON.stringify(plan.body);
     const items: TransactItem[] = [
@@ -63,6 +73,10 @@ export async function commitMemberChange<Loaded extends { member: MemberRecord |
       ),
       updateMemberPoints(ctx.store, plan.member, plan.points, ctx.now),
       ...(plan.items ?? []),
+      ...(settled.expiredPoints > 0 ? [expireEntry(ctx, plan.member, settled)] : []),
+      ...mergeAggregates(aggregates).map(({ partnerId, delta }) =>
+        addToAggregate(ctx.store, dayOf(ctx.now), partnerId, plan.member.id, delta),
+      ),
     ];
     try {
       await transactWrite(ctx.store, items);
@@ -89,7 +103,7 @@ export async function commitMemberChange<Loaded extends { member: MemberRecord |
   throw new TooManyConcurrentUpdatesError();
 }
 
-type PlannedChange = MemberChangePlan & { member: MemberRecord };
+type PlannedChange = MemberChangePlan & { member: MemberRecord; settled: Settled };
 
 /**
  * Plan the change; when the member is missing or the domain refuses, first check whether this is
@@ -104,7 +118,9 @@ async function planOrReplay<Loaded extends { member: MemberRecord | undefined }>
   try {
     const { member } = loaded;
     if (member?.status !== 'active') throw new NotFoundError(`No active member ${change.memberId}.`);
-    return { ...change.plan({ ...loaded, member }), member };
+    // Plans see the member as of now: matured pending points in, expired lots out.
+    const settled = settleDue(member.points, ctx.now);
+    return { ...change.plan({ ...loaded, member: { ...member, points: settled.points } }), member, settled };
   } catch (error) {
     if (!(error instanceof DomainError)) throw error;
     const replay = await findReplay(ctx.store, idempotency);
@@ -119,8 +135,55 @@ async function mustFindRecord(ctx: RequestContext, idempotency: IdempotencyReque
   return { requestHash: idempotency.requestHash, responseStatus: replay.status, responseBody: replay.body };
 }
 
-/** Full jitter, growing to ~100 ms: contenders spread out instead of colliding again. */
-function backoff(attempt: number): Promise<void> {
-  const ceiling = Math.min(100, 4 * 2 ** Math.min(attempt, 5));
-  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+/**
+ * The `expire` ledger entry for lots found expired while planning. Its key is derived from the
+ * member version it was computed from, so it is written at most once for that state (the member's
+ * version condition rules out any other).
+ */
+function expireEntry(ctx: RequestContext, member: MemberRecord, settled: Settled): TransactItem {
+  const entry: TransactionView = {
+    // Expiry happened before the change that found it: its entry sorts first in the history.
+    id: newIdBefore('txn', Date.parse(ctx.now)),
+    type: 'expire',
+    memberId: member.id,
+    partnerId: null,
+    points: -settled.expiredPoints,
+    status: 'posted',
+    availableAt: null,
+    expiresAt: null,
+    breakdown: settled.expired.map((lot) => ({ rule: `lot:${lot.expiryKey}`, points: -lot.points })),
+    orderRef: null,
+    amountMinor: null,
+    currency: null,
+    category: null,
+    channel: null,
+    redemptionId: null,
+    occurredAt: ctx.now,
+    createdAt: ctx.now,
+  };
+  const request = {
+    scope: SYSTEM_SCOPE,
+    key: `expire:${member.id}:v${member.version}`,
+    requestHash: 'system',
+  };
+  return putIdempotencyRecord(
+    ctx.store,
+    request,
+    { status: 201, body: JSON.stringify({ transaction: entry }) },
+    ledgerEntryAttributes(entry, { lots: settled.expired }),
+    false,
+  );
+}
+
+/** One aggregate update per partner: a transaction may touch an item only once. */
+function mergeAggregates(
+  aggregates: { partnerId: string | null; delta: AggregateDelta }[],
+): { partnerId: string | null; delta: AggregateDelta }[] {
+  const merged = new Map<string | null, AggregateDelta>();
+  for (const { partnerId, delta } of aggregates) {
+    const into: Record<string, number> = { ...(merged.get(partnerId) ?? {}) };
+    for (const [name, value] of Object.entries(delta)) into[name] = (into[name] ?? 0) + (value ?? 0);
+    merged.set(partnerId, into);
+  }
+  return [...merged].map(([partnerId, delta]) => ({ partnerId, delta }));
 }

@@ -1,6 +1,8 @@
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
-import { balancesOf, emptyMemberPoints, qualifyingPoints } from '../domain/member-ledger.ts';
+import { balancesOf, emptyMemberPoints, matureDue, qualifyingPoints } from '../domain/member-ledger.ts';
+import { COALITION } from '../domain/namespaces.ts';
+import { ownValue } from '../domain/records.ts';
 import { MAX_FUTURE_SKEW_MS, toUtc } from '../domain/time.ts';
 import type { CreateMemberBody, MemberView } from '../schemas/members.ts';
 import type { Principal } from '../store/api-key-store.ts';
@@ -15,9 +17,9 @@ import { getProgram } from '../store/program-store.ts';
 import { type RequestContext, respond, type UseCaseResponse } from './context.ts';
 import { createResource } from './create-resource.ts';
 
-/** externalRefs live in the caller's namespace: its partner id, or `coalition` for admin keys. */
+/** externalRefs live in the caller's namespace: its partner id, or `_coalition` for admin keys. */
 export function externalRefNamespace(principal: Principal): string {
-  return principal.partnerId ?? 'coalition';
+  return principal.partnerId ?? COALITION;
 }
 
 /** The member as this caller may see it: only its own namespace's externalRef. */
@@ -30,7 +32,7 @@ export function memberViewFor(
   return {
     id: member.id,
     status: member.status,
-    externalRef: member.externalRefs[externalRefNamespace(principal)] ?? null,
+    externalRef: ownValue(member.externalRefs, externalRefNamespace(principal)) ?? null,
     email: member.email,
     name: member.name,
     channel: member.channel,
@@ -40,7 +42,7 @@ export function memberViewFor(
       since: member.points.tier.since,
       qualifyingPoints: qualifyingPoints(member.points, now, tierWindowMonths),
     },
-    balances: balancesOf(member.points),
+    balances: balancesOf(matureDue(member.points, now)),
     subscription: null,
     churn: null,
     createdAt: member.createdAt,
@@ -51,7 +53,7 @@ export async function enrolMember(ctx: RequestContext, body: CreateMemberBody): 
   const enrolledAt = body.enrolledAt ? toUtc(body.enrolledAt) : ctx.now;
   if (Date.parse(enrolledAt) > Date.parse(ctx.now) + MAX_FUTURE_SKEW_MS) {
     throw new ValidationError([
-      { path: 'enrolledAt', message: 'must not be more than 5 minutes in the future' },
+      { path: 'body.enrolledAt', message: 'must not be more than 5 minutes in the future' },
     ]);
   }
   const program = await getProgram(ctx.store);

@@ -47,7 +47,9 @@ export function partnerOfRequest(principal: Principal, bodyPartnerId: string | u
     return principal.partnerId;
   }
   if (required && bodyPartnerId === undefined) {
-    throw new ValidationError([{ path: 'partnerId', message: 'required when an admin key makes this call' }]);
+    throw new ValidationError([
+      { path: 'body.partnerId', message: 'required when an admin key makes this call' },
+    ]);
   }
   return bodyPartnerId ?? null;
 }
@@ -55,7 +57,7 @@ export function partnerOfRequest(principal: Principal, bodyPartnerId: string | u
 /** Checks shared by point-moving calls once the partner is loaded. */
 export function assertPartnerActive(partner: Partner | undefined, partnerId: string | null): void {
   if (partnerId === null) return;
-  if (!partner) throw new ValidationError([{ path: 'partnerId', message: `no partner ${partnerId}` }]);
+  if (!partner) throw new ValidationError([{ path: 'body.partnerId', message: `no partner ${partnerId}` }]);
   if (partner.status !== 'active') {
     throw new ForbiddenError(
       `Partner ${partnerId} is suspended: it cannot move points until an admin reactivates it.`,

@@ -1,9 +1,8 @@
 import { ValidationError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
-import { applyRedemption, balancesOf } from '../domain/member-ledger.ts';
-import { dayOf } from '../domain/time.ts';
+import { applyRedemption, balancesOf, MAX_BALANCE } from '../domain/member-ledger.ts';
+import { MAX_FUTURE_SKEW_MS, toUtc } from '../domain/time.ts';
 import type { RedemptionBody, TransactionView } from '../schemas/points.ts';
-import { addToAggregate } from '../store/ledger-store.ts';
 import type { RequestContext, UseCaseResponse } from './context.ts';
 import { commitMemberChange } from './member-change.ts';
 import { assertPartnerActive, loadPointsContext, partnerOfRequest } from './points-context.ts';
@@ -19,15 +18,21 @@ export async function redeemPoints(
 ): Promise<UseCaseResponse> {
   if (body.rewardId !== undefined) {
     throw new ValidationError([
-      { path: 'rewardId', message: 'the rewards catalogue is not available yet; send points' },
+      { path: 'body.rewardId', message: 'the rewards catalogue is not available yet; send points' },
     ]);
   }
   if (body.hold === true) {
     throw new ValidationError([
-      { path: 'hold', message: 'holds are not available yet; omit hold to capture' },
+      { path: 'body.hold', message: 'holds are not available yet; omit hold to capture' },
     ]);
   }
   const requested = body.points as number;
+  const occurredAt = body.occurredAt ? toUtc(body.occurredAt) : ctx.now;
+  if (Date.parse(occurredAt) > Date.parse(ctx.now) + MAX_FUTURE_SKEW_MS) {
+    throw new ValidationError([
+      { path: 'body.occurredAt', message: 'must not be more than 5 minutes in the future' },
+    ]);
+  }
   const partnerId = partnerOfRequest(ctx.principal, body.partnerId, false);
   const now = Date.parse(ctx.now);
   const redemptionId = newId('red', now);
@@ -38,6 +43,12 @@ export async function redeemPoints(
     load: () => loadPointsContext(ctx.store, memberId, partnerId),
     plan: ({ member, program, partner }) => {
       assertPartnerActive(partner, partnerId);
+      const valueMinor = requested * program.pointValueMinor;
+      if (valueMinor > MAX_BALANCE) {
+        throw new ValidationError([
+          { path: 'body.points', message: `is worth more than ${MAX_BALANCE} minor units` },
+        ]);
+      }
       const applied = applyRedemption(member.points, requested);
       const entry: TransactionView = {
         id: txnId,
@@ -55,7 +66,7 @@ export async function redeemPoints(
         category: null,
         channel: null,
         redemptionId,
-        occurredAt: ctx.now,
+        occurredAt,
         createdAt: ctx.now,
       };
       const redemption = {
@@ -65,7 +76,7 @@ export async function redeemPoints(
         partnerId,
         status: 'captured' as const,
         points: requested,
-        valueMinor: requested * program.pointValueMinor,
+        valueMinor,
         currency: program.currency,
         orderRef: body.orderRef ?? null,
         createdAt: ctx.now,
@@ -76,12 +87,7 @@ export async function redeemPoints(
         points: applied.points,
         status: 201,
         body: { redemption, balances: balancesOf(applied.points) },
-        items: [
-          addToAggregate(ctx.store, dayOf(ctx.now), partnerId, memberId, {
-            redeemedPoints: requested,
-            redemptionCount: 1,
-          }),
-        ],
+        aggregates: [{ partnerId, delta: { redeemedPoints: requested, redemptionCount: 1 } }],
       };
     },
   });

@@ -100,7 +100,7 @@ export async function listApiKeys(
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
       ExpressionAttributeValues: { ':pk': pk, ':prefix': keys.apiKeySkPrefix() },
       Limit: limit,
-      ExclusiveStartKey: decodeCursor(cursor, { pk }, ['pk', 'sk']),
+      ExclusiveStartKey: decodeCursor(cursor, { pk, sk: { prefix: keys.apiKeySkPrefix() } }),
     }),
   );
   return { items: (result.Items ?? []).map(apiKeyViewOf), nextCursor: encodeCursor(result.LastEvaluatedKey) };

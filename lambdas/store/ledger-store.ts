@@ -1,4 +1,5 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { COALITION } from '../domain/namespaces.ts';
 import type { TransactionType, TransactionView } from '../schemas/points.ts';
 import type { Store } from './client.ts';
 import { keys, shardOf } from './keys.ts';
@@ -47,6 +48,7 @@ export interface AggregateDelta {
   earnCount?: number;
   redemptionCount?: number;
   earnAmountMinor?: number;
+  expiredPoints?: number;
 }
 
 /** Add to the day × partner counters on the member's shard (ADD commutes: no read, no condition). */
@@ -61,7 +63,7 @@ export function addToAggregate(
   return {
     Update: {
       TableName: store.tableName,
-      Key: keys.aggregate(day, partnerId ?? 'coalition', shardOf(memberId)),
+      Key: keys.aggregate(day, partnerId ?? COALITION, shardOf(memberId)),
       UpdateExpression: `SET entity = :entity ADD ${entries.map((_, i) => `#c${i} :c${i}`).join(', ')}`,
       ExpressionAttributeNames: Object.fromEntries(entries.map(([name], i) => [`#c${i}`, name])),
       ExpressionAttributeValues: {
@@ -71,6 +73,8 @@ export function addToAggregate(
     },
   };
 }
+
+const MAX_READS_PER_PAGE = 10;
 
 export interface HistoryQuery {
   memberId: string;
@@ -90,7 +94,12 @@ export async function listHistory(
   query: HistoryQuery,
 ): Promise<{ items: TransactionView[]; nextCursor: string | null }> {
   const { gsi1pk } = keys.memberHistory(query.memberId);
-  let startKey = decodeCursor(query.cursor, { gsi1pk }, ['pk', 'sk', 'gsi1pk', 'gsi1sk']);
+  let startKey = decodeCursor(query.cursor, {
+    pk: { prefix: 'IDEM#' },
+    sk: 'IDEM',
+    gsi1pk,
+    gsi1sk: { prefix: 'TXN#' },
+  });
   const filters: string[] = [];
   const values: Record<string, unknown> = { ':pk': gsi1pk, ':prefix': 'TXN#' };
   if (query.type) {
@@ -103,6 +112,7 @@ export async function listHistory(
   }
   const items: TransactionView[] = [];
   let lastKey: Record<string, unknown> | undefined;
+  let reads = 0;
   do {
     const result = await store.db.send(
       new QueryCommand({
@@ -120,7 +130,10 @@ export async function listHistory(
     for (const item of result.Items ?? []) items.push(transactionViewOf(item.txn as Record<string, unknown>));
     lastKey = result.LastEvaluatedKey;
     startKey = lastKey as Record<string, string> | undefined;
-  } while (lastKey && items.length < query.limit);
+    reads++;
+    // A partner's view of a member busy at other partners may be sparse: answer a short page with
+    // a cursor rather than reading on for longer than a request should take.
+  } while (lastKey && items.length < query.limit && reads < MAX_READS_PER_PAGE);
   return { items, nextCursor: encodeCursor(lastKey) };
 }
 

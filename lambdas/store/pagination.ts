@@ -5,18 +5,21 @@ export function encodeCursor(lastKey: Record<string, unknown> | undefined): stri
   return lastKey ? Buffer.from(JSON.stringify(lastKey)).toString('base64url') : null;
 }
 
+/** What each key attribute of a cursor must be: exactly this value, or a value with this prefix. */
+export type CursorRules = Record<string, string | { prefix: string }>;
+
 /**
- * Decode a cursor and check it points into the partition being listed. A cursor from another list
- * (or a forged one) is a 400, never a DynamoDB error and never a way into other data.
+ * Decode a cursor and check that it is a position inside the list being read: exactly the key
+ * attributes of that list, the same partition, sort keys of the listed entity. A cursor from
+ * another list, or a forged one, is a 400: never a DynamoDB error, never a way into other data.
  */
 export function decodeCursor(
   cursor: string | undefined,
-  expected: Record<string, string>,
-  keyNames: readonly string[],
+  rules: CursorRules,
 ): Record<string, string> | undefined {
   if (cursor === undefined) return undefined;
   const invalid = () =>
-    new ValidationError([{ path: 'cursor', message: 'is not a cursor this list returned' }]);
+    new ValidationError([{ path: 'query.cursor', message: 'is not a cursor this list returned' }]);
   let decoded: unknown;
   try {
     decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -25,10 +28,15 @@ export function decodeCursor(
   }
   if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded)) throw invalid();
   const record = decoded as Record<string, unknown>;
-  const names = Object.keys(record);
-  if (names.length !== keyNames.length || !keyNames.every((name) => typeof record[name] === 'string')) {
-    throw invalid();
+  if (Object.keys(record).length !== Object.keys(rules).length) throw invalid();
+  for (const [name, rule] of Object.entries(rules)) {
+    const value = Object.hasOwn(record, name) ? record[name] : undefined;
+    if (typeof value !== 'string' || value.length === 0 || value.length > 1024) throw invalid();
+    const ok =
+      typeof rule === 'string'
+        ? value === rule
+        : value.startsWith(rule.prefix) && value.length > rule.prefix.length;
+    if (!ok) throw invalid();
   }
-  for (const [name, value] of Object.entries(expected)) if (record[name] !== value) throw invalid();
   return record as Record<string, string>;
 }

@@ -50,7 +50,7 @@ export async function listPartners(
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
       ExpressionAttributeValues: { ':pk': pk, ':prefix': keys.partnerSkPrefix() },
       Limit: limit,
-      ExclusiveStartKey: decodeCursor(cursor, { pk }, ['pk', 'sk']),
+      ExclusiveStartKey: decodeCursor(cursor, { pk, sk: { prefix: keys.partnerSkPrefix() } }),
     }),
   );
   return {

@@ -236,3 +236,61 @@ describe('openapi', () => {
     );
   });
 });
+
+describe('namespaces no partner id can take', () => {
+  it('keeps partners named admin and coalition out of the admin idempotency scope and externalRef namespace', async () => {
+    for (const id of ['admin', 'coalition'])
+      await api.request('POST', '/v1/partners', { body: partnerBody(id) });
+    const adminPartner = (
+      await api.request('POST', '/v1/api-keys', { body: { name: 'a', role: 'partner', partnerId: 'admin' } })
+    ).json.key;
+    const coalitionPartner = (
+      await api.request('POST', '/v1/api-keys', {
+        body: { name: 'c', role: 'partner', partnerId: 'coalition' },
+      })
+    ).json.key;
+
+    const key = randomUUID();
+    const byAdmin = await api.request('POST', '/v1/members', {
+      body: { externalRef: 'vip-1' },
+      idempotencyKey: key,
+    });
+    expect(byAdmin.status).toBe(201);
+    const samekey = await api.request('POST', '/v1/members', {
+      key: adminPartner,
+      body: { externalRef: 'vip-1' },
+      idempotencyKey: key,
+    });
+    expect(samekey.status).toBe(201);
+    expect(samekey.headers.get('idempotent-replayed')).toBeNull();
+    expect(samekey.json.id).not.toBe(byAdmin.json.id);
+
+    const lookup = await api.request('GET', '/v1/members?externalRef=vip-1', { key: coalitionPartner });
+    expect(lookup.json.items).toEqual([]);
+    const view = await api.request('GET', `/v1/members/${byAdmin.json.id}`, { key: coalitionPartner });
+    expect(view.json.externalRef).toBeNull();
+  });
+});
+
+describe('cursors', () => {
+  const cursor = (value: Record<string, string>) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+  it('refuses forged cursors with 400 on every list', async () => {
+    const memberId = (await api.request('POST', '/v1/members', { body: {} })).json.id;
+    const forged = [
+      `/v1/members/${memberId}/transactions?cursor=${cursor({ pk: 'x', sk: 'y', gsi1pk: `HISTORY#${memberId}`, gsi1sk: 'ZZZ' })}`,
+      `/v1/members/${memberId}/transactions?cursor=${cursor({ pk: '', sk: 'IDEM', gsi1pk: `HISTORY#${memberId}`, gsi1sk: 'TXN#1' })}`,
+      `/v1/members/${memberId}/transactions?cursor=${cursor({ pk: 'IDEM#a', sk: 'IDEM', gsi1pk: 'HISTORY#mem_other', gsi1sk: 'TXN#1' })}`,
+      `/v1/partners?cursor=${cursor({ pk: 'PARTNERS', sk: 'ZZZ' })}`,
+      `/v1/api-keys?cursor=${cursor({ pk: 'APIKEYS', sk: 'A' })}`,
+      `/v1/api-keys?cursor=${cursor({ pk: 'APIKEYS', sk: 'KEY#', extra: 'x' })}`,
+    ];
+    for (const path of forged) {
+      const response = await api.request('GET', path);
+      expect(response.status, path).toBe(400);
+      expect(response.json.errors).toEqual([
+        { path: 'query.cursor', message: 'is not a cursor this list returned' },
+      ]);
+    }
+  });
+});

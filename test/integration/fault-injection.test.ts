@@ -100,13 +100,9 @@ describe('fault injection', () => {
     expect(history.items).toHaveLength(0);
   });
 
-  it('answers a generic 500 problem that leaks nothing when DynamoDB keeps throttling', async () => {
+  /** The points handler over the faulty store, invoked with an earn as API Gateway would. */
+  async function earnThroughHandler() {
     const memberId = parse(await enrolMember(contextFor(real, admin), {})).id;
-    mock
-      .on(TransactWriteCommand)
-      .rejects(
-        new ProvisionedThroughputExceededException({ message: 'secret internal detail', $metadata: {} }),
-      );
     const handler = createRouteGroup(
       'points',
       {
@@ -129,13 +125,44 @@ describe('fault injection', () => {
       { authenticated: 'true', principal: JSON.stringify(grocer) },
     );
     const result = await handler(event, lambdaContext('points', event.requestContext.requestId));
-    expect(result.statusCode).toBe(500);
     expect(result.headers['content-type']).toBe('application/problem+json');
     expect(result.headers['x-request-id']).toBe(event.requestContext.requestId);
     expect(result.body).not.toContain('secret');
-    expect(JSON.parse(result.body as string)).toMatchObject({
-      type: '/problems/internal-error',
-      status: 500,
-    });
+    return { status: result.statusCode, body: JSON.parse(result.body as string), headers: result.headers };
+  }
+
+  it('answers 429 rate-limited with Retry-After when DynamoDB keeps throttling', async () => {
+    mock
+      .on(TransactWriteCommand)
+      .rejects(
+        new ProvisionedThroughputExceededException({ message: 'secret internal detail', $metadata: {} }),
+      );
+    const result = await earnThroughHandler();
+    expect(result.status).toBe(429);
+    expect(result.body).toMatchObject({ type: '/problems/rate-limited', status: 429 });
+    expect(result.headers['retry-after']).toBe('1');
+  });
+
+  it('answers a generic 500 problem that leaks nothing on an unexpected DynamoDB failure', async () => {
+    mock
+      .on(TransactWriteCommand)
+      .rejects(Object.assign(new Error('secret internal detail'), { name: 'InternalServerError' }));
+    const result = await earnThroughHandler();
+    expect(result.status).toBe(500);
+    expect(result.body).toMatchObject({ type: '/problems/internal-error', status: 500 });
+  });
+
+  it('retries a create that raced another transaction, then replays the winner', async () => {
+    const key = randomUUID();
+    const body = { name: 'Racer' };
+    const ctx = contextFor(faulty, admin, { idempotencyKey: key, path: '/v1/members', body });
+    // The first attempt loses a race on AWS (TransactionConflict); the second sees the committed state.
+    mock
+      .on(TransactWriteCommand)
+      .rejectsOnce(conflict(2))
+      .callsFake((input: TransactWriteCommandInput) => real.db.send(new TransactWriteCommand(input)));
+    const created = await enrolMember(ctx, body);
+    expect(created.status).toBe(201);
+    expect(mock.commandCalls(TransactWriteCommand)).toHaveLength(2);
   });
 });

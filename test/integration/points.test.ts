@@ -8,62 +8,29 @@ import {
   NotFoundError,
   ValidationError,
 } from '../../lambdas/domain/errors.ts';
-import type { EarnBody } from '../../lambdas/schemas/points.ts';
-import { earnPoints } from '../../lambdas/services/earn.ts';
 import { listTransactions } from '../../lambdas/services/history.ts';
-import { enrolMember, readMember } from '../../lambdas/services/members.ts';
 import { changePartner, createPartner } from '../../lambdas/services/partners.ts';
-import { redeemPoints } from '../../lambdas/services/redeem.ts';
 import type { Store } from '../../lambdas/store/client.ts';
 import { admin, contextFor, parse, partnerPrincipal, snapshotTable } from '../support/fixtures.ts';
+import { ledgerCalls } from '../support/ledger.ts';
 import { createTestStore } from '../support/table.ts';
 
 let store: Store;
 const grocer = partnerPrincipal('grocer');
 const fuel = partnerPrincipal('fuel');
 
-async function newMember(): Promise<string> {
-  return parse(await enrolMember(contextFor(store, admin), {})).id;
-}
-
-function earn(
-  memberId: string,
-  body: Partial<EarnBody>,
-  options: { key?: string; principal?: typeof grocer } = {},
-) {
-  const full: EarnBody = { amountMinor: 10_000, currency: 'USD', orderRef: `o-${randomUUID()}`, ...body };
-  const path = `/v1/members/${memberId}/earn`;
-  return earnPoints(
-    contextFor(store, options.principal ?? grocer, {
-      idempotencyKey: options.key ?? randomUUID(),
-      path,
-      body: full,
-    }),
-    memberId,
-    full,
-  );
-}
-
-function redeem(memberId: string, points: number, options: { key?: string; principal?: typeof grocer } = {}) {
-  const body = { points };
-  const path = `/v1/members/${memberId}/redemptions`;
-  return redeemPoints(
-    contextFor(store, options.principal ?? grocer, {
-      idempotencyKey: options.key ?? randomUUID(),
-      path,
-      body,
-    }),
-    memberId,
-    body,
-  );
-}
+let calls: ReturnType<typeof ledgerCalls>;
+const newMember = () => calls.newMember();
+const earn = (...args: Parameters<typeof calls.earn>) => calls.earn(...args);
+const redeem = (...args: Parameters<typeof calls.redeem>) => calls.redeem(...args);
 
 async function balanceOf(memberId: string): Promise<number> {
-  return parse(await readMember(contextFor(store, admin), memberId)).balances.available;
+  return (await calls.member(memberId)).balances.available;
 }
 
 beforeAll(async () => {
   store = await createTestStore('points');
+  calls = ledgerCalls(store, grocer);
   const partner = {
     earnRule: { pointsPerUnit: 1, unitMinor: 100 },
     fundingRateMinor: 1,

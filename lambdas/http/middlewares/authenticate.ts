@@ -1,4 +1,4 @@
-import { ForbiddenError, UnauthorizedError } from '../../domain/errors.ts';
+import { ForbiddenError, ServiceUnavailableError, UnauthorizedError } from '../../domain/errors.ts';
 import type { Principal } from '../../store/api-key-store.ts';
 import type { HttpMiddleware } from '../types.ts';
 
@@ -12,6 +12,7 @@ export function authenticate(): HttpMiddleware {
       const route = request.internal.route;
       if (!route || route.access === 'public') return;
       const context = request.event.requestContext.authorizer?.lambda;
+      if (context?.authenticated === 'unavailable') throw new ServiceUnavailableError(context.reason);
       if (context?.authenticated !== 'true') {
         throw new UnauthorizedError(context?.authenticated === 'false' ? context.reason : undefined);
       }

@@ -1,4 +1,5 @@
 import { DomainError } from '../../domain/errors.ts';
+import { translateStoreError } from '../../store/errors.ts';
 import { internalErrorResult, problemResult } from '../responses.ts';
 import type { HttpMiddleware } from '../types.ts';
 
@@ -9,7 +10,7 @@ import type { HttpMiddleware } from '../types.ts';
 export function problemResponses(): HttpMiddleware {
   return {
     onError: (request) => {
-      const { error } = request;
+      const error = translateStoreError(request.error);
       if (error instanceof DomainError) {
         request.response = problemResult(error, request.event.rawPath);
         return;

@@ -1,0 +1,27 @@
+import { TooManyConcurrentUpdatesError } from '../domain/errors.ts';
+import { TransactionCancelledError } from './transactions.ts';
+
+/** SDK error names that mean "DynamoDB is asking us to slow down" (after the SDK's own retries). */
+const THROTTLING = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+]);
+
+/**
+ * Throttling is load, not a bug: it becomes 429 `rate-limited` with Retry-After, so clients back
+ * off and retry with the same Idempotency-Key. Anything else passes through unchanged.
+ */
+export function translateStoreError(error: unknown): unknown {
+  const name = (error as { name?: unknown } | null)?.name;
+  const throttled =
+    (typeof name === 'string' && THROTTLING.has(name)) ||
+    (error instanceof TransactionCancelledError &&
+      error.reasons.some((reason) => reason.code === 'ThrottlingError'));
+  return throttled
+    ? new TooManyConcurrentUpdatesError(
+        'DynamoDB is throttling requests. Retry shortly with the same Idempotency-Key.',
+      )
+    : error;
+}
