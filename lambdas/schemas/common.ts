@@ -32,6 +32,13 @@ export const timestamp = z.iso
   .datetime({ offset: true, message: 'must be an RFC 3339 date-time' })
   .refine((value) => Date.parse(value) >= Date.UTC(2000, 0, 1), 'must not be before 2000-01-01');
 
+/** A caller's own identifier (orderRef, externalRef): printable ASCII, as POS systems send them. */
+export const reference = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+
 export const text = (max: number) => z.string().trim().min(1).max(max);
 
 export const channel = z.enum(['store', 'online', 'app', 'phone', 'other']);

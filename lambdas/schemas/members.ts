@@ -1,11 +1,7 @@
 import * as z from 'zod';
-import { channel, idParam, listQuery, text, timestamp, transactionType } from './common.ts';
+import { channel, idParam, listQuery, reference, text, timestamp, transactionType } from './common.ts';
 
-export const externalRef = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+export const externalRef = reference;
 
 export const createMemberBody = z.strictObject({
   externalRef: externalRef.optional(),

@@ -4,17 +4,12 @@ import {
   currencyCode,
   MAX_AMOUNT,
   positiveInt,
+  reference,
   slug,
   timestamp,
   transactionType,
 } from './common.ts';
 import { balancesSchema } from './members.ts';
-
-const reference = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
 
 export const earnBody = z.strictObject({
   partnerId: slug.optional(),

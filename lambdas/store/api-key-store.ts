@@ -1,10 +1,10 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ApiKeyView } from '../schemas/api-keys.ts';
 import type { Role, Scope } from '../schemas/common.ts';
 import type { Store } from './client.ts';
 import { keys } from './keys.ts';
-import { decodeCursor, encodeCursor } from './pagination.ts';
+import { listPartition } from './pagination.ts';
 import { type TransactItem, transactWrite } from './transactions.ts';
 
 /** What a request is allowed to do, as resolved by the authorizer from its key. */
@@ -88,22 +88,17 @@ export async function getApiKeyRecord(store: Store, keyId: string): Promise<ApiK
   return Item ? { ...apiKeyViewOf(Item), hash: String(Item.hash) } : undefined;
 }
 
-export async function listApiKeys(
+export function listApiKeys(
   store: Store,
   limit: number,
   cursor: string | undefined,
 ): Promise<{ items: ApiKeyView[]; nextCursor: string | null }> {
-  const pk = keys.apiKeysPartition();
-  const result = await store.db.send(
-    new QueryCommand({
-      TableName: store.tableName,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':pk': pk, ':prefix': keys.apiKeySkPrefix() },
-      Limit: limit,
-      ExclusiveStartKey: decodeCursor(cursor, { pk, sk: { prefix: keys.apiKeySkPrefix() } }),
-    }),
+  return listPartition(
+    store,
+    { pk: keys.apiKeysPartition(), skPrefix: keys.apiKeySkPrefix() },
+    { limit, cursor },
+    apiKeyViewOf,
   );
-  return { items: (result.Items ?? []).map(apiKeyViewOf), nextCursor: encodeCursor(result.LastEvaluatedKey) };
 }
 
 /** Mark both items revoked in one transaction; the authorizer refuses the key from then on. */

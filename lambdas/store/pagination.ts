@@ -1,4 +1,6 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../domain/errors.ts';
+import type { Store } from './client.ts';
 
 /** Opaque list cursors: the DynamoDB LastEvaluatedKey, base64url-encoded JSON. */
 export function encodeCursor(lastKey: Record<string, unknown> | undefined): string | null {
@@ -39,4 +41,27 @@ export function decodeCursor(
     if (!ok) throw invalid();
   }
   return record as Record<string, string>;
+}
+
+/**
+ * One page of the items of a partition whose sort keys start with `skPrefix` (partners, API keys):
+ * the small, admin-sized lists that live in a single partition.
+ */
+export async function listPartition<T>(
+  store: Store,
+  partition: { pk: string; skPrefix: string },
+  page: { limit: number; cursor: string | undefined },
+  map: (item: Record<string, unknown>) => T,
+): Promise<{ items: T[]; nextCursor: string | null }> {
+  const { pk, skPrefix } = partition;
+  const result = await store.db.send(
+    new QueryCommand({
+      TableName: store.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': pk, ':prefix': skPrefix },
+      Limit: page.limit,
+      ExclusiveStartKey: decodeCursor(page.cursor, { pk, sk: { prefix: skPrefix } }),
+    }),
+  );
+  return { items: (result.Items ?? []).map(map), nextCursor: encodeCursor(result.LastEvaluatedKey) };
 }

@@ -1,10 +1,10 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from '../domain/errors.ts';
 import type { Partner, UpdatePartnerBody } from '../schemas/partners.ts';
 import type { Store } from './client.ts';
 import { keys } from './keys.ts';
-import { decodeCursor, encodeCursor } from './pagination.ts';
+import { listPartition } from './pagination.ts';
 import type { TransactItem } from './transactions.ts';
 
 export function partnerFromItem(item: Record<string, unknown>): Partner {
@@ -38,25 +38,17 @@ export async function getPartner(store: Store, partnerId: string): Promise<Partn
   return Item ? partnerFromItem(Item) : undefined;
 }
 
-export async function listPartners(
+export function listPartners(
   store: Store,
   limit: number,
   cursor: string | undefined,
 ): Promise<{ items: Partner[]; nextCursor: string | null }> {
-  const pk = keys.partnersPartition();
-  const result = await store.db.send(
-    new QueryCommand({
-      TableName: store.tableName,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':pk': pk, ':prefix': keys.partnerSkPrefix() },
-      Limit: limit,
-      ExclusiveStartKey: decodeCursor(cursor, { pk, sk: { prefix: keys.partnerSkPrefix() } }),
-    }),
+  return listPartition(
+    store,
+    { pk: keys.partnersPartition(), skPrefix: keys.partnerSkPrefix() },
+    { limit, cursor },
+    partnerFromItem,
   );
-  return {
-    items: (result.Items ?? []).map(partnerFromItem),
-    nextCursor: encodeCursor(result.LastEvaluatedKey),
-  };
 }
 
 export async function updatePartner(

@@ -18,10 +18,10 @@ import { createRouteGroup } from '../../lambdas/http/route-group.ts';
 import { earnPoints } from '../../lambdas/services/earn.ts';
 import { listTransactions } from '../../lambdas/services/history.ts';
 import { enrolMember } from '../../lambdas/services/members.ts';
-import { createPartner } from '../../lambdas/services/partners.ts';
 import type { Store } from '../../lambdas/store/client.ts';
 import { buildHttpEvent, lambdaContext } from '../../local/api-gateway.ts';
 import { admin, contextFor, parse, partnerPrincipal } from '../support/fixtures.ts';
+import { createTestPartner } from '../support/ledger.ts';
 import { createTestStore, localEndpoint } from '../support/table.ts';
 
 /**
@@ -42,14 +42,7 @@ beforeAll(async () => {
       marshallOptions: { removeUndefinedValues: true },
     }),
   };
-  await createPartner(contextFor(real, admin), {
-    id: 'grocer',
-    name: 'Grocer',
-    earnRule: { pointsPerUnit: 1, unitMinor: 100 },
-    fundingRateMinor: 1,
-    reimbursementRateMinor: 1,
-    status: 'active',
-  });
+  await createTestPartner(real, 'grocer');
   mock = mockClient(faulty.db);
 });
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { canonicalJson } from '../../lambdas/http/middlewares/idempotency-key.ts';
+import { scopes } from '../../lambdas/schemas/common.ts';
 import type { RequestContext } from '../../lambdas/services/context.ts';
 import { idempotencyScope } from '../../lambdas/services/context.ts';
 import type { Principal } from '../../lambdas/store/api-key-store.ts';
@@ -12,15 +13,7 @@ export const partnerPrincipal = (partnerId: string): Principal => ({
   keyId: `key_${partnerId}`,
   role: 'partner',
   partnerId,
-  scopes: [
-    'members:write',
-    'points:earn',
-    'points:redeem',
-    'points:reverse',
-    'rewards:read',
-    'events:read',
-    'reports:read',
-  ],
+  scopes: [...scopes],
 });
 
 /** A use-case context as the middlewares would build it, fingerprinting `body` for idempotency. */
