@@ -1,0 +1,67 @@
+/**
+ * The raw baseline: the very TransactWriteItems our code sent for one probe request, replayed
+ * with fresh ids. The probe captured the marshalled input as it went on the wire; here its JSON
+ * is a template in which the probe's own ids (member, transaction, redemption, idempotency key,
+ * order reference) are swapped for fresh ones of the same length, so every item keeps its shape,
+ * attributes, expressions and byte size, and only the member version and aggregate shard are
+ * re-pointed at the new member. The baseline therefore pays for DynamoDB, HTTP and the SDK's
+ * low-level client, and nothing of ours.
+ */
+import type { AttributeValue, TransactWriteItemsCommandInput } from '@aws-sdk/client-dynamodb';
+import { keys, shardOf } from '../lambdas/store/keys.ts';
+
+/** The ids one request put into its items, by role. */
+export type RequestIds = Record<string, string>;
+
+export interface TransactionTemplate {
+  json: string;
+  ids: RequestIds;
+  itemCount: number;
+}
+
+export function templateOf(input: Record<string, unknown>, ids: RequestIds): TransactionTemplate {
+  const json = JSON.stringify({ TransactItems: input.TransactItems });
+  for (const [role, value] of Object.entries(ids)) {
+    if (!json.includes(value)) throw new Error(`the captured transaction does not contain its ${role}`);
+  }
+  return { json, ids, itemCount: (input.TransactItems as unknown[]).length };
+}
+
+type TransactItems = NonNullable<TransactWriteItemsCommandInput['TransactItems']>;
+
+/** The template's items for another member (at `version`) with fresh ids of the same roles. */
+export function instantiate(
+  template: TransactionTemplate,
+  fresh: RequestIds & { memberId: string },
+  version: number,
+): TransactWriteItemsCommandInput {
+  let json = template.json;
+  for (const [role, old] of Object.entries(template.ids)) {
+    const value = fresh[role];
+    if (value === undefined || value.length !== old.length) {
+      throw new Error(`fresh ${role} ${value} must have the length of ${old} to keep item sizes`);
+    }
+    json = json.replaceAll(old, value);
+  }
+  const { TransactItems } = JSON.parse(json) as { TransactItems: TransactItems };
+  retarget(TransactItems, fresh.memberId, version);
+  return { TransactItems };
+}
+
+/** Point the version condition at the member's current version and the aggregate at its shard. */
+function retarget(items: TransactItems, memberId: string, version: number): void {
+  let memberUpdates = 0;
+  for (const { Update } of items) {
+    const pk = Update?.Key?.pk?.S ?? '';
+    const values = Update?.ExpressionAttributeValues as Record<string, AttributeValue> | undefined;
+    if (Update && pk.startsWith('MEMBER#') && values?.[':version'] && values[':next']) {
+      values[':version'] = { N: String(version) };
+      values[':next'] = { N: String(version + 1) };
+      memberUpdates++;
+    }
+    if (Update && pk.startsWith('AGG#')) {
+      Update.Key = { ...Update.Key, sk: { S: keys.aggregate('', '', shardOf(memberId)).sk } };
+    }
+  }
+  if (memberUpdates !== 1) throw new Error('expected one version-conditioned member update to retarget');
+}

