@@ -32,7 +32,9 @@ function adminKey(): { key: string; source: string } {
   if (fromEnv) {
     // The same floor as the AWS bootstrap secret: an admin key must not be guessable.
     if (fromEnv.length < 32 || /\s/.test(fromEnv)) {
-      fail('LOYALTY_BOOTSTRAP_ADMIN_KEY must be at least 32 characters without spaces (try: openssl rand -hex 24).');
+      fail(
+        'LOYALTY_BOOTSTRAP_ADMIN_KEY must be at least 32 characters without spaces (try: openssl rand -hex 24).',
+      );
     }
     return { key: fromEnv, source: 'LOYALTY_BOOTSTRAP_ADMIN_KEY' };
   }

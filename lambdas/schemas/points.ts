@@ -87,3 +87,4 @@ export type RedemptionBody = z.infer<typeof redemptionBody>;
 export type TransactionView = z.infer<typeof transactionView>;
 export type TransactionType = z.infer<typeof transactionType>;
 export type BreakdownLine = z.infer<typeof breakdownLine>;
+export type RedemptionView = z.infer<typeof redemptionView>;

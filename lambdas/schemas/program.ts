@@ -1,13 +1,5 @@
 import * as z from 'zod';
-import {
-  boundedRecord,
-  currencyCode,
-  multiplier,
-  nonNegativeInt,
-  positiveInt,
-  slug,
-  text,
-} from './common.ts';
+import { boundedRecord, currencyCode, multiplier, nonNegativeInt, slug, text } from './common.ts';
 
 export const tierSchema = z.strictObject({
   code: slug,

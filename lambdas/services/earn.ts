@@ -1,13 +1,7 @@
 import { calculateEarnPoints, type EarnFactor } from '../domain/earn-calculation.ts';
 import { ConflictError, ValidationError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
-import {
-  applyEarn,
-  balancesOf,
-  currentTier,
-  MAX_BALANCE,
-  MAX_POINTS_PER_TRANSACTION,
-} from '../domain/member-ledger.ts';
+import { applyEarn, currentTier, MAX_BALANCE, MAX_POINTS_PER_TRANSACTION } from '../domain/member-ledger.ts';
 import { ownValue } from '../domain/records.ts';
 import { MAX_FUTURE_SKEW_MS, toUtc } from '../domain/time.ts';
 import type { EarnBody, TransactionView } from '../schemas/points.ts';
@@ -96,7 +90,6 @@ export async function earnPoints(
         entryExtra: applied.tierChanged ? { tierChanged: applied.tierChanged } : {},
         points: applied.points,
         status: 201,
-        body: { transaction: entry, balances: balancesOf(applied.points) },
         items: [putOrderGuard(ctx.store, partnerId, body.orderRef, txnId)],
         aggregates: [
           { partnerId, delta: { issuedPoints: points, earnCount: 1, earnAmountMinor: body.amountMinor } },

@@ -6,12 +6,18 @@
  */
 import { DomainError, NotFoundError, TooManyConcurrentUpdatesError } from '../domain/errors.ts';
 import { newIdBefore } from '../domain/ids.ts';
-import { type MemberPoints, type Settled, settleDue } from '../domain/member-ledger.ts';
+import { balancesOf, type MemberPoints, type Settled, settleDue } from '../domain/member-ledger.ts';
 import { SYSTEM_SCOPE } from '../domain/namespaces.ts';
 import { dayOf } from '../domain/time.ts';
 import type { TransactionView } from '../schemas/points.ts';
 import { findReplay, type IdempotencyRequest, putIdempotencyRecord, replayOf } from '../store/idempotency.ts';
-import { type AggregateDelta, addToAggregate, ledgerEntryAttributes } from '../store/ledger-store.ts';
+import {
+  type AggregateDelta,
+  addToAggregate,
+  type LedgerResponseShape,
+  ledgerEntryAttributes,
+  ledgerResponseBody,
+} from '../store/ledger-store.ts';
 import { type MemberRecord, updateMemberPoints } from '../store/member-store.ts';
 import { type TransactItem, TransactionCancelledError, transactWrite } from '../store/transactions.ts';
 import type { RequestContext, UseCaseResponse } from './context.ts';
@@ -23,7 +29,8 @@ export interface MemberChangePlan {
   entryExtra?: Record<string, unknown>;
   points: MemberPoints;
   status: number;
-  body: unknown;
+  /** What the response shows besides the balances (default: the transaction). */
+  responseShape?: LedgerResponseShape;
   /** Further items of the same transaction (order guard, inventory). */
   items?: TransactItem[];
   /** Report counters to add to, per partner (null: the coalition); merged with the expiry's. */
@@ -62,15 +69,14 @@ export async function commitMemberChange<Loaded extends { member: MemberRecord |
     if (settled.expiredPoints > 0)
       aggregates.push({ partnerId: null, delta: { expiredPoints: settled.expiredPoints } });
 
-    const body = JSON.stringify(plan.body);
+    const entry = {
+      ...ledgerEntryAttributes(plan.entry, plan.entryExtra),
+      responseShape: plan.responseShape ?? 'transaction',
+      balances: balancesOf(plan.points),
+    };
+    const body = ledgerResponseBody(entry);
     const items: TransactItem[] = [
-      putIdempotencyRecord(
-        ctx.store,
-        idempotency,
-        { status: plan.status, body },
-        ledgerEntryAttributes(plan.entry, plan.entryExtra),
-        false, // a ledger entry is permanent
-      ),
+      putIdempotencyRecord(ctx.store, idempotency, { status: plan.status }, entry, false), // permanent
       updateMemberPoints(ctx.store, plan.member, plan.points, ctx.now),
       ...(plan.items ?? []),
       ...(settled.expiredPoints > 0 ? [expireEntry(ctx, plan.member, settled)] : []),
@@ -169,7 +175,7 @@ function expireEntry(ctx: RequestContext, member: MemberRecord, settled: Settled
   return putIdempotencyRecord(
     ctx.store,
     request,
-    { status: 201, body: JSON.stringify({ transaction: entry }) },
+    { status: 201 },
     ledgerEntryAttributes(entry, { lots: settled.expired }),
     false,
   );

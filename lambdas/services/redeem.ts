@@ -1,6 +1,6 @@
 import { ValidationError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
-import { applyRedemption, balancesOf, MAX_BALANCE } from '../domain/member-ledger.ts';
+import { applyRedemption, MAX_BALANCE } from '../domain/member-ledger.ts';
 import { MAX_FUTURE_SKEW_MS, toUtc } from '../domain/time.ts';
 import type { RedemptionBody, TransactionView } from '../schemas/points.ts';
 import type { RequestContext, UseCaseResponse } from './context.ts';
@@ -86,7 +86,7 @@ export async function redeemPoints(
         entryExtra: { consumed: applied.consumed, redemption },
         points: applied.points,
         status: 201,
-        body: { redemption, balances: balancesOf(applied.points) },
+        responseShape: 'redemption',
         aggregates: [{ partnerId, delta: { redeemedPoints: requested, redemptionCount: 1 } }],
       };
     },

@@ -2,6 +2,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { IdempotencyKeyReusedError } from '../domain/errors.ts';
 import type { Store } from './client.ts';
 import { keys } from './keys.ts';
+import { ledgerResponseBody } from './ledger-store.ts';
 import type { TransactItem } from './transactions.ts';
 
 /** Who asked, with which key, for exactly what (hash of method, path and canonical body). */
@@ -27,7 +28,8 @@ export const IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600;
 export function putIdempotencyRecord(
   store: Store,
   request: IdempotencyRequest,
-  response: StoredResponse,
+  /** A ledger entry stores no body: `replayOf` renders it from the entry's own attributes. */
+  response: { status: number; body?: string },
   attributes: Record<string, unknown> & { createdAt: string },
   expires: boolean,
 ): TransactItem {
@@ -39,7 +41,7 @@ export function putIdempotencyRecord(
         ...attributes,
         requestHash: request.requestHash,
         responseStatus: response.status,
-        responseBody: response.body,
+        ...(response.body === undefined ? {} : { responseBody: response.body }),
         ...(expires
           ? { ttl: Math.floor(Date.parse(attributes.createdAt) / 1000) + IDEMPOTENCY_TTL_SECONDS }
           : {}),
@@ -54,7 +56,8 @@ export function putIdempotencyRecord(
 /** The stored response for a record, or 422 when the key was first used for a different request. */
 export function replayOf(record: Record<string, unknown>, request: IdempotencyRequest): StoredResponse {
   if (record.requestHash !== request.requestHash) throw new IdempotencyKeyReusedError();
-  return { status: Number(record.responseStatus), body: String(record.responseBody) };
+  const body = typeof record.responseBody === 'string' ? record.responseBody : ledgerResponseBody(record);
+  return { status: Number(record.responseStatus), body };
 }
 
 export async function findReplay(

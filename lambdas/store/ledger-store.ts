@@ -1,6 +1,7 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { COALITION } from '../domain/namespaces.ts';
-import type { TransactionType, TransactionView } from '../schemas/points.ts';
+import type { Balances } from '../schemas/members.ts';
+import type { RedemptionView, TransactionType, TransactionView } from '../schemas/points.ts';
 import type { Store } from './client.ts';
 import { keys, shardOf } from './keys.ts';
 import { decodeCursor, encodeCursor } from './pagination.ts';
@@ -13,6 +14,8 @@ import type { TransactItem } from './transactions.ts';
 export function ledgerEntryAttributes(txn: TransactionView, extra: Record<string, unknown> = {}) {
   return {
     entity: 'ledger',
+    // The response is rendered from these attributes (ledgerResponseBody), not stored twice.
+    responseShape: 'transaction' as LedgerResponseShape,
     txnId: txn.id,
     memberId: txn.memberId,
     partnerId: txn.partnerId,
@@ -160,6 +163,57 @@ export function transactionViewOf(raw: Record<string, unknown>): TransactionView
     channel: nullable<string>(raw.channel),
     redemptionId: nullable<string>(raw.redemptionId),
     occurredAt: String(raw.occurredAt),
+    createdAt: String(raw.createdAt),
+  };
+}
+
+/** What a ledger entry's API response holds besides balances: the transaction, or the redemption. */
+export type LedgerResponseShape = 'transaction' | 'redemption';
+
+/**
+ * The response body of a point movement, rendered from the attributes its ledger entry stores:
+ * the first answer and every replay come from this one function, so they are byte-identical,
+ * and the entry does not carry a second copy of itself as text.
+ */
+export function ledgerResponseBody(entry: Record<string, unknown>): string {
+  const balances = entry.balances
+    ? { balances: balancesViewOf(entry.balances as Record<string, unknown>) }
+    : {};
+  if (entry.responseShape === 'redemption') {
+    return JSON.stringify({
+      redemption: redemptionViewOf(entry.redemption as Record<string, unknown>),
+      ...balances,
+    });
+  }
+  return JSON.stringify({
+    transaction: transactionViewOf(entry.txn as Record<string, unknown>),
+    ...balances,
+  });
+}
+
+function balancesViewOf(raw: Record<string, unknown>): Balances {
+  const next = raw.expiringNext as { points: unknown; on: unknown } | null | undefined;
+  return {
+    available: Number(raw.available),
+    pending: Number(raw.pending),
+    reserved: Number(raw.reserved),
+    lifetimeEarned: Number(raw.lifetimeEarned),
+    lifetimeRedeemed: Number(raw.lifetimeRedeemed),
+    expiringNext: next ? { points: Number(next.points), on: String(next.on) } : null,
+  };
+}
+
+function redemptionViewOf(raw: Record<string, unknown>): RedemptionView {
+  return {
+    id: String(raw.id),
+    transactionId: String(raw.transactionId),
+    memberId: String(raw.memberId),
+    partnerId: (raw.partnerId as string | null | undefined) ?? null,
+    status: raw.status as RedemptionView['status'],
+    points: Number(raw.points),
+    valueMinor: Number(raw.valueMinor),
+    currency: String(raw.currency),
+    orderRef: (raw.orderRef as string | null | undefined) ?? null,
     createdAt: String(raw.createdAt),
   };
 }
