@@ -85,6 +85,12 @@ export class InsufficientPointsError extends DomainError {
   }
 }
 
+export class OutOfStockError extends DomainError {
+  constructor(rewardId: string) {
+    super('out-of-stock', 409, 'Out of stock', { detail: `Reward ${rewardId} has no units left.` });
+  }
+}
+
 export class IdempotencyKeyReusedError extends DomainError {
   constructor() {
     super('idempotency-key-reused', 422, 'Idempotency key reused', {

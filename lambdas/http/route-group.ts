@@ -61,7 +61,10 @@ export function createRouteGroup<G extends RouteGroupName>(
       now: clock().toISOString(),
       ...(internal.idempotency ? { idempotency: internal.idempotency } : {}),
     });
-    return jsonResult(result.status, result.body, result.replayed ? { 'idempotent-replayed': 'true' } : {});
+    return jsonResult(result.status, result.body, {
+      ...(result.replayed ? { 'idempotent-replayed': 'true' } : {}),
+      ...(result.contentType ? { 'content-type': result.contentType } : {}),
+    });
   };
 
   return middy<HttpEvent, HttpResult, Error, Context, PipelineState>()

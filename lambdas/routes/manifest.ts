@@ -11,6 +11,8 @@ import * as members from '../schemas/members.ts';
 import * as partners from '../schemas/partners.ts';
 import * as points from '../schemas/points.ts';
 import * as program from '../schemas/program.ts';
+import * as reports from '../schemas/reports.ts';
+import * as rewards from '../schemas/rewards.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -47,12 +49,15 @@ export const routeGroups = {
   apiKeys: { entry: 'api-keys', writes: true, description: 'API keys' },
   members: { entry: 'members', writes: true, description: 'Member enrolment and lookup' },
   points: { entry: 'points', writes: true, description: 'Points ledger: earn, redeem, history' },
+  rewards: { entry: 'rewards', writes: true, description: 'Rewards catalogue' },
+  reports: { entry: 'reports', writes: false, description: 'Finance reports' },
 } as const;
 export type RouteGroupName = keyof typeof routeGroups;
 
 const ADMIN = ['admin'] as const;
 const ANY_ROLE = ['admin', 'partner', 'finance'] as const;
 const ADMIN_PARTNER = ['admin', 'partner'] as const;
+const REPORT_READERS = ['admin', 'finance', 'partner'] as const;
 
 export const routes = [
   {
@@ -245,6 +250,63 @@ export const routes = [
     params: members.memberParams,
     query: members.transactionsQuery,
     response: listOf(points.transactionView),
+  },
+  {
+    operationId: 'createReward',
+    method: 'POST',
+    path: '/v1/rewards',
+    group: 'rewards',
+    summary: "Add a reward to a partner's catalogue",
+    access: { roles: ADMIN_PARTNER, scope: 'rewards:write' },
+    idempotency: 'optional',
+    successStatus: 201,
+    body: rewards.createRewardBody,
+    response: rewards.rewardResponse,
+  },
+  {
+    operationId: 'listRewards',
+    method: 'GET',
+    path: '/v1/rewards',
+    group: 'rewards',
+    summary: 'List rewards (a partner key sees its own catalogue)',
+    access: { roles: ADMIN_PARTNER, scope: 'rewards:read' },
+    successStatus: 200,
+    query: rewards.listRewardsQuery,
+    response: listOf(rewards.rewardResponse),
+  },
+  {
+    operationId: 'getReward',
+    method: 'GET',
+    path: '/v1/rewards/{rewardId}',
+    group: 'rewards',
+    summary: 'Read a reward',
+    access: { roles: ADMIN_PARTNER, scope: 'rewards:read' },
+    successStatus: 200,
+    params: rewards.rewardParams,
+    response: rewards.rewardResponse,
+  },
+  {
+    operationId: 'updateReward',
+    method: 'PATCH',
+    path: '/v1/rewards/{rewardId}',
+    group: 'rewards',
+    summary: 'Change a reward (price, stock, active)',
+    access: { roles: ADMIN_PARTNER, scope: 'rewards:write' },
+    successStatus: 200,
+    params: rewards.rewardParams,
+    body: rewards.updateRewardBody,
+    response: rewards.rewardResponse,
+  },
+  {
+    operationId: 'getSettlementReport',
+    method: 'GET',
+    path: '/v1/reports/settlement',
+    group: 'reports',
+    summary: 'Partner settlement: funding owed, reimbursement owed, net (JSON or CSV)',
+    access: { roles: REPORT_READERS, scope: 'reports:read' },
+    successStatus: 200,
+    query: reports.settlementQuery,
+    response: reports.settlementResponse,
   },
 ] as const satisfies readonly RouteSpec[];
 

@@ -52,6 +52,9 @@ export const scopes = [
   'points:redeem',
   'points:reverse',
   'rewards:read',
+  // Not in the contract's list: lets a brand's back office manage its catalogue while its tills
+  // (scoped to points) cannot. See docs/decisions.md.
+  'rewards:write',
   'events:read',
   'reports:read',
 ] as const;

@@ -1,5 +1,7 @@
 import * as z from 'zod';
-import { boundedRecord, multiplier, nonNegativeInt, positiveInt, slug, text } from './common.ts';
+import { boundedRecord, multiplier, positiveInt, slug, text } from './common.ts';
+
+const rate = z.int().min(0).max(1000);
 
 export const earnRuleSchema = z.strictObject({
   pointsPerUnit: multiplier.pipe(z.number().positive()),
@@ -10,8 +12,9 @@ const partnerFields = {
   name: text(120),
   earnRule: earnRuleSchema,
   categoryMultipliers: boundedRecord(multiplier).optional(),
-  fundingRateMinor: nonNegativeInt,
-  reimbursementRateMinor: nonNegativeInt,
+  // Per point, in minor units; ≤ 1000 keeps points × rate exact (≤ 10¹⁵) for any transaction.
+  fundingRateMinor: rate,
+  reimbursementRateMinor: rate,
   status: z.enum(['active', 'suspended']).default('active'),
 };
 

@@ -76,6 +76,7 @@ export const redemptionView = z.object({
   points: z.int(),
   valueMinor: z.int(),
   currency: z.string(),
+  rewardId: z.string().nullable(),
   orderRef: z.string().nullable(),
   createdAt: z.string(),
 });

@@ -15,6 +15,8 @@ export interface RequestContext {
 /** A response a use case produced; `replayed` when it came from an idempotency record. */
 export interface UseCaseResponse extends StoredResponse {
   replayed: boolean;
+  /** application/json unless said otherwise (reports also answer text/csv). */
+  contentType?: string;
 }
 
 export function respond(status: number, body: unknown): UseCaseResponse {

@@ -92,7 +92,15 @@ export async function earnPoints(
         status: 201,
         items: [putOrderGuard(ctx.store, partnerId, body.orderRef, txnId)],
         aggregates: [
-          { partnerId, delta: { issuedPoints: points, earnCount: 1, earnAmountMinor: body.amountMinor } },
+          {
+            partnerId,
+            delta: {
+              issuedPoints: points,
+              earnCount: 1,
+              earnAmountMinor: body.amountMinor,
+              fundingMinor: points * partner.fundingRateMinor,
+            },
+          },
         ],
         onItemConditionFailed: (index) =>
           index === 0

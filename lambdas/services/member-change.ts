@@ -35,8 +35,8 @@ export interface MemberChangePlan {
   items?: TransactItem[];
   /** Report counters to add to, per partner (null: the coalition); merged with the expiry's. */
   aggregates?: { partnerId: string | null; delta: AggregateDelta }[];
-  /** The error for a failed condition on `items[index]`. */
-  onItemConditionFailed?: (index: number) => DomainError | undefined;
+  /** What a failed condition on `items[index]` means: a domain error, or a race to re-plan. */
+  onItemConditionFailed?: (index: number) => DomainError | 'retry' | undefined;
 }
 
 export interface MemberChange<Loaded extends { member: MemberRecord | undefined }> {
@@ -98,11 +98,16 @@ export async function commitMemberChange<Loaded extends { member: MemberRecord |
         };
       }
       if (error.failedAt(MEMBER_ITEM) || error.isConflict) continue; // lost a race: re-read, recompute
-      for (let index = FIRST_EXTRA_ITEM; index < items.length; index++) {
-        if (!error.failedAt(index)) continue;
-        const problem = plan.onItemConditionFailed?.(index - FIRST_EXTRA_ITEM);
-        if (problem) throw problem;
-      }
+      const problems = items
+        .map((_, index) =>
+          index >= FIRST_EXTRA_ITEM && error.failedAt(index)
+            ? plan.onItemConditionFailed?.(index - FIRST_EXTRA_ITEM)
+            : undefined,
+        )
+        .filter((problem) => problem !== undefined);
+      const domainError = problems.find((problem) => problem !== 'retry');
+      if (domainError) throw domainError;
+      if (problems.length > 0) continue; // e.g. the reward changed under us: re-read, re-plan
       throw error;
     }
   }

@@ -6,30 +6,38 @@ import { keys } from '../store/keys.ts';
 import { batchGet, type MemberRecord, memberFromItem } from '../store/member-store.ts';
 import { partnerFromItem } from '../store/partner-store.ts';
 import { type ProgramRecord, programFromItem } from '../store/program-store.ts';
+import { type RewardRecord, rewardFromItem } from '../store/reward-store.ts';
 
 /** What a point-moving use case reads before it plans: one BatchGetItem, strongly consistent. */
 export interface PointsContext {
   member: MemberRecord | undefined;
   program: ProgramRecord;
   partner: Partner | undefined;
+  reward: RewardRecord | undefined;
 }
 
 export async function loadPointsContext(
   store: Store,
   memberId: string,
   partnerId: string | null,
+  rewardId?: string,
 ): Promise<PointsContext> {
   const memberKey = keys.member(memberId);
   const programKey = keys.program();
   const partnerKey = partnerId ? keys.partner(partnerId) : undefined;
-  const found = await batchGet(store, [memberKey, programKey, ...(partnerKey ? [partnerKey] : [])]);
-  const get = (key: { pk: string; sk: string }) => found.get(`${key.pk}|${key.sk}`);
+  const rewardKey = rewardId ? keys.reward(rewardId) : undefined;
+  const optional = [partnerKey, rewardKey].filter((key) => key !== undefined);
+  const found = await batchGet(store, [memberKey, programKey, ...optional]);
+  const get = (key: { pk: string; sk: string } | undefined) =>
+    key ? found.get(`${key.pk}|${key.sk}`) : undefined;
   const member = get(memberKey);
-  const partner = partnerKey ? get(partnerKey) : undefined;
+  const partner = get(partnerKey);
+  const reward = get(rewardKey);
   return {
     member: member ? memberFromItem(member) : undefined,
     program: programFromItem(get(programKey)),
     partner: partner ? partnerFromItem(partner) : undefined,
+    reward: reward ? rewardFromItem(reward) : undefined,
   };
 }
 

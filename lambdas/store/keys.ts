@@ -47,12 +47,26 @@ export const keys = {
 
   /**
    * Report counters per posting day and partner, spread over shards by member so no single item
-   * takes every write (one partition sustains ~1,000 WCU/s; concurrent transactions on one item conflict).
+   * takes every write (one partition sustains ~1,000 WCU/s; concurrent transactions on one item
+   * conflict). Partition per partner and month, sort key day then shard.
    */
   aggregate: (day: string, partnerId: string, shard: number) => ({
-    pk: `AGG#${day}#${partnerId}`,
-    sk: `SHARD#${String(shard).padStart(2, '0')}`,
+    pk: `AGG#${partnerId}#${day.slice(0, 7)}`,
+    sk: `${day}#${String(shard).padStart(2, '0')}`,
   }),
+  /** A partner's counters for one month: a report reads a month with one Query. */
+  aggregatePartition: (partnerId: string, month: string) => `AGG#${partnerId}#${month}`,
+
+  reward: (rewardId: string) => ({ pk: `REWARD#${rewardId}`, sk: 'REWARD' }),
+  /** gsi1: the catalogue, by partner then id (a coalition has thousands of rewards, not millions). */
+  rewardListing: (partnerId?: string, rewardId?: string) => ({
+    gsi1pk: 'REWARDS',
+    gsi1sk:
+      partnerId === undefined ? '' : rewardId === undefined ? `${partnerId}#` : `${partnerId}#${rewardId}`,
+  }),
+
+  /** Outbox item of an event that is not a ledger entry (e.g. reward.out_of_stock). */
+  outboxEvent: (dedupeKey: string) => ({ pk: `EVENT#${dedupeKey}`, sk: 'EVENT' }),
 } as const;
 
 /** Stable shard for a member: FNV-1a of its id, so one member always lands on one shard. */

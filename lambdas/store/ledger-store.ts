@@ -52,6 +52,10 @@ export interface AggregateDelta {
   redemptionCount?: number;
   earnAmountMinor?: number;
   expiredPoints?: number;
+  /** issuedPoints × the partner's funding rate at the time: what the partner owes the coalition. */
+  fundingMinor?: number;
+  /** redeemedPoints × the partner's reimbursement rate at the time: what the coalition owes it. */
+  reimbursementMinor?: number;
 }
 
 /** Add to the day × partner counters on the member's shard (ADD commutes: no read, no condition). */
@@ -213,6 +217,7 @@ function redemptionViewOf(raw: Record<string, unknown>): RedemptionView {
     points: Number(raw.points),
     valueMinor: Number(raw.valueMinor),
     currency: String(raw.currency),
+    rewardId: (raw.rewardId as string | null | undefined) ?? null,
     orderRef: (raw.orderRef as string | null | undefined) ?? null,
     createdAt: String(raw.createdAt),
   };

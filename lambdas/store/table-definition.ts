@@ -20,12 +20,12 @@ export const tableDefinition = {
   stream: 'NEW_IMAGE',
   globalSecondaryIndexes: [
     {
-      // Member history (newest first) and, filtered, a partner's view of it: only the transaction
-      // view and the filtered attributes are copied, keeping each index write at 1 WCU.
+      // Member history (newest first) and, filtered, a partner's view of it; the rewards catalogue.
+      // Only the entities' API views and the filtered attributes are copied, keeping writes small.
       name: 'gsi1',
       partitionKey: 'gsi1pk',
       sortKey: 'gsi1sk',
-      projection: { include: ['txn', 'partnerId', 'type'] },
+      projection: { include: ['txn', 'partnerId', 'type', 'reward'] },
     },
     {
       // Lookup of a ledger entry, redemption or API key by its public id.

@@ -1,0 +1,9 @@
+import { createRouteGroup } from '../http/route-group.ts';
+import { changeReward, createReward, listCatalogue, readReward } from '../services/rewards.ts';
+
+export const handler = createRouteGroup('rewards', {
+  createReward: (input, ctx) => createReward(ctx, input.body),
+  listRewards: (input, ctx) => listCatalogue(ctx, input.query),
+  getReward: (input, ctx) => readReward(ctx, input.params.rewardId),
+  updateReward: (input, ctx) => changeReward(ctx, input.params.rewardId, input.body),
+});

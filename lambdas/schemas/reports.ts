@@ -1,0 +1,62 @@
+import * as z from 'zod';
+import { slug } from './common.ts';
+
+/** A calendar day, `YYYY-MM-DD`, that exists (no 2026-02-30). */
+export const day = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date, YYYY-MM-DD')
+  .refine(
+    (value) =>
+      !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) &&
+      new Date(`${value}T00:00:00Z`).toISOString().startsWith(value),
+    'is not a calendar date',
+  );
+
+export const MAX_REPORT_DAYS = 366;
+
+export const settlementQuery = z
+  .strictObject({
+    partnerId: slug.optional(),
+    from: day,
+    to: day,
+    format: z.enum(['json', 'csv']).default('json'),
+  })
+  .superRefine((query, ctx) => {
+    if (query.from > query.to)
+      ctx.addIssue({ code: 'custom', path: ['to'], message: 'must not be before from' });
+    const days = (Date.parse(query.to) - Date.parse(query.from)) / 86_400_000 + 1;
+    if (days > MAX_REPORT_DAYS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['to'],
+        message: `a report covers at most ${MAX_REPORT_DAYS} days`,
+      });
+    }
+  });
+
+const line = {
+  issuedPoints: z.int(),
+  reversedPoints: z.int(),
+  owedToCoalitionMinor: z.int(),
+  redeemedPoints: z.int(),
+  owedToPartnerMinor: z.int(),
+  netMinor: z.int(),
+};
+
+export const settlementResponse = z.object({
+  from: z.string(),
+  to: z.string(),
+  currency: z.string(),
+  partners: z.array(
+    z.object({
+      partnerId: z.string(),
+      name: z.string(),
+      fundingRateMinor: z.int(),
+      reimbursementRateMinor: z.int(),
+      ...line,
+    }),
+  ),
+  totals: z.object(line),
+});
+
+export type SettlementQuery = z.infer<typeof settlementQuery>;

@@ -1,0 +1,103 @@
+import { ForbiddenError, NotFoundError } from '../domain/errors.ts';
+import { type SettlementLine, settlementLine, totalOf } from '../domain/settlement.ts';
+import type { Partner } from '../schemas/partners.ts';
+import type { SettlementQuery } from '../schemas/reports.ts';
+import { getPartner, listPartners } from '../store/partner-store.ts';
+import { getProgram } from '../store/program-store.ts';
+import { partnerCounters } from '../store/report-store.ts';
+import { type RequestContext, respond, type UseCaseResponse } from './context.ts';
+
+const LINE_COLUMNS = [
+  'issuedPoints',
+  'reversedPoints',
+  'owedToCoalitionMinor',
+  'redeemedPoints',
+  'owedToPartnerMinor',
+  'netMinor',
+] as const satisfies readonly (keyof SettlementLine)[];
+
+/**
+ * GET /v1/reports/settlement: per partner, funding owed for points issued (net of reversals),
+ * reimbursement owed for points redeemed at it, and the net; totals are the sums, so they balance.
+ * Read from the day × partner counters, never from the ledger. A partner key sees only itself.
+ */
+export async function settlementReport(
+  ctx: RequestContext,
+  query: SettlementQuery,
+): Promise<UseCaseResponse> {
+  const own = ctx.principal.role === 'partner' ? ctx.principal.partnerId : null;
+  if (own !== null && query.partnerId !== undefined && query.partnerId !== own) {
+    throw new ForbiddenError('A partner key reads its own settlement only; omit partnerId or send your own.');
+  }
+  const partnerId = own ?? query.partnerId;
+  const [partners, program] = await Promise.all([partnersOf(ctx, partnerId), getProgram(ctx.store)]);
+  const rows = await Promise.all(
+    partners.map(async (partner) => ({
+      partnerId: partner.id,
+      name: partner.name,
+      fundingRateMinor: partner.fundingRateMinor,
+      reimbursementRateMinor: partner.reimbursementRateMinor,
+      ...settlementLine(await partnerCounters(ctx.store, partner.id, query.from, query.to)),
+    })),
+  );
+  const report = {
+    from: query.from,
+    to: query.to,
+    currency: program.currency,
+    partners: rows,
+    totals: totalOf(rows),
+  };
+  if (query.format === 'csv') {
+    return { ...respond(200, null), body: settlementCsv(report), contentType: 'text/csv; charset=utf-8' };
+  }
+  return respond(200, report);
+}
+
+async function partnersOf(ctx: RequestContext, partnerId: string | undefined): Promise<Partner[]> {
+  if (partnerId !== undefined) {
+    const partner = await getPartner(ctx.store, partnerId);
+    if (!partner) throw new NotFoundError(`No partner ${partnerId}.`);
+    return [partner];
+  }
+  const partners: Partner[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await listPartners(ctx.store, 100, cursor);
+    partners.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return partners;
+}
+
+/** RFC 4180 CSV with a header row and a TOTAL row; text cells are quoted and formula-neutralised. */
+export function settlementCsv(report: {
+  from: string;
+  to: string;
+  currency: string;
+  partners: ({ partnerId: string; name: string } & SettlementLine)[];
+  totals: SettlementLine;
+}): string {
+  const header = ['partnerId', 'name', 'currency', 'from', 'to', ...LINE_COLUMNS];
+  const row = (id: string, name: string, line: SettlementLine) =>
+    [
+      csvText(id),
+      csvText(name),
+      report.currency,
+      report.from,
+      report.to,
+      ...LINE_COLUMNS.map((c) => String(line[c])),
+    ].join(',');
+  return [
+    header.join(','),
+    ...report.partners.map((line) => row(line.partnerId, line.name, line)),
+    row('TOTAL', '', report.totals),
+  ]
+    .join('\r\n')
+    .concat('\r\n');
+}
+
+/** Quote a text cell; a leading = + - @ would make spreadsheets run it as a formula. */
+function csvText(value: string): string {
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return `"${safe.replaceAll('"', '""')}"`;
+}
