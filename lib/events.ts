@@ -59,11 +59,11 @@ export class LoyaltyEvents extends Construct {
         retryAttempts: 10,
         reportBatchItemFailures: true,
         onFailure: new eventSources.SqsDlq(this.deadLetterQueue),
-        // Only ledger inserts are events; every other write never wakes the function.
+        // Only inserted ledger entries and outbox events are events; other writes never wake it.
         filters: [
           lambda.FilterCriteria.filter({
             eventName: lambda.FilterRule.isEqual('INSERT'),
-            dynamodb: { NewImage: { entity: { S: lambda.FilterRule.isEqual('ledger') } } },
+            dynamodb: { NewImage: { entity: { S: lambda.FilterRule.or('ledger', 'event') } } },
           }),
         ],
       }),

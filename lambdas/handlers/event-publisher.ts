@@ -15,7 +15,7 @@ export interface LoyaltyEvent {
   type: string;
   version: 1;
   occurredAt: string;
-  memberId: string;
+  memberId?: string;
   partnerId: string | null;
   data: Record<string, unknown>;
 }
@@ -44,6 +44,7 @@ export function eventOfRecord(record: DynamoDBRecord): LoyaltyEvent | undefined 
   const image = record.dynamodb?.NewImage;
   if (record.eventName !== 'INSERT' || !image) return undefined;
   const item = unmarshall(image as Record<string, AttributeValue>);
+  if (item.entity === 'event') return outboxEventOf(item);
   if (item.entity !== 'ledger') return undefined;
 
   const txnId = String(item.txnId ?? '');
@@ -59,6 +60,23 @@ export function eventOfRecord(record: DynamoDBRecord): LoyaltyEvent | undefined 
     memberId: String(item.memberId),
     partnerId: (item.partnerId as string | null | undefined) ?? null,
     data: txn,
+  };
+}
+
+/** An outbox item (an event that is not a ledger entry, e.g. reward.out_of_stock) carries its envelope. */
+function outboxEventOf(item: Record<string, unknown>): LoyaltyEvent {
+  const event = item.event as Record<string, unknown> | undefined;
+  if (!event || typeof event.id !== 'string' || typeof event.type !== 'string') {
+    throw new Error(`malformed outbox event ${JSON.stringify({ pk: item.pk, sk: item.sk })}`);
+  }
+  return {
+    id: event.id,
+    type: event.type,
+    version: 1,
+    occurredAt: String(event.occurredAt),
+    ...(typeof event.memberId === 'string' ? { memberId: event.memberId } : {}),
+    partnerId: (event.partnerId as string | null | undefined) ?? null,
+    data: (event.data as Record<string, unknown>) ?? {},
   };
 }
 

@@ -213,7 +213,7 @@ describe('events', () => {
     template.hasResourceProperties('AWS::Events::EventBus', { Name: 'loyalty-events' });
   });
 
-  it('feeds the publisher from the stream, filtered to ledger inserts, with retries and a DLQ', () => {
+  it('feeds the publisher from the stream, filtered to ledger and outbox inserts, with retries and a DLQ', () => {
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: logicalId(stack.events.publisher) },
@@ -230,7 +230,7 @@ describe('events', () => {
           {
             Pattern: JSON.stringify({
               eventName: ['INSERT'],
-              dynamodb: { NewImage: { entity: { S: ['ledger'] } } },
+              dynamodb: { NewImage: { entity: { S: ['ledger', 'event'] } } },
             }),
           },
         ],

@@ -131,3 +131,26 @@ describe('event publisher handler', () => {
     expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(1);
   });
 });
+
+describe('outbox events', () => {
+  it('publishes an outbox item (reward.out_of_stock) with the envelope it carries', async () => {
+    const { eventOfRecord } = await import('../../lambdas/handlers/event-publisher.ts');
+    const { marshall } = await import('@aws-sdk/util-dynamodb');
+    const event = {
+      id: 'evt_01ARZ3NDEKTSV4RRFFQ69G5FAV',
+      type: 'reward.out_of_stock',
+      version: 1,
+      occurredAt: '2026-11-23T10:00:00.000Z',
+      partnerId: 'grocer',
+      data: { rewardId: 'rwd_01ARZ3NDEKTSV4RRFFQ69G5FAV', name: 'Coffee' },
+    };
+    const record = {
+      eventName: 'INSERT',
+      dynamodb: {
+        SequenceNumber: '1',
+        NewImage: marshall({ pk: 'EVENT#x', sk: 'EVENT', entity: 'event', event }),
+      },
+    };
+    expect(eventOfRecord(record as never)).toEqual(event);
+  });
+});

@@ -1,0 +1,269 @@
+import { randomUUID } from 'node:crypto';
+import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  ConflictError,
+  NotFoundError,
+  OutOfStockError,
+  ValidationError,
+} from '../../lambdas/domain/errors.ts';
+import { changePartner } from '../../lambdas/services/partners.ts';
+import { settlementReport } from '../../lambdas/services/reports.ts';
+import { changeReward, createReward } from '../../lambdas/services/rewards.ts';
+import type { Store } from '../../lambdas/store/client.ts';
+import { admin, contextFor, parse, partnerPrincipal, snapshotTable } from '../support/fixtures.ts';
+import { createTestPartner, ledgerCalls } from '../support/ledger.ts';
+import { createTestStore } from '../support/table.ts';
+
+let store: Store;
+let calls: ReturnType<typeof ledgerCalls>;
+const grocer = partnerPrincipal('grocer');
+const fuel = partnerPrincipal('fuel');
+
+beforeAll(async () => {
+  store = await createTestStore('coalition');
+  calls = ledgerCalls(store, grocer);
+  await createTestPartner(store, 'grocer');
+  await createTestPartner(store, 'fuel');
+});
+
+async function newReward(principal = fuel, fields: { inventory?: number | null; costPoints?: number } = {}) {
+  const body = {
+    name: 'Car wash',
+    costPoints: 40,
+    valueMinor: 500,
+    inventory: null,
+    active: true,
+    ...fields,
+  };
+  return parse(await createReward(contextFor(store, principal), body)) as {
+    id: string;
+    inventory: number | null;
+  };
+}
+
+describe('rewards', () => {
+  it('redeems a reward offered by another partner than the one where the points were earned', async () => {
+    const memberId = await calls.newMember();
+    await calls.earn(memberId, { amountMinor: 10_000 }); // 100 points at the grocer
+    const reward = await newReward(fuel, { inventory: 3 });
+    const redeemed = parse(
+      await calls.redeem(memberId, 0, { principal: fuel, body: { points: undefined, rewardId: reward.id } }),
+    );
+    expect(redeemed.redemption).toMatchObject({
+      partnerId: 'fuel',
+      points: 40,
+      valueMinor: 500,
+      rewardId: reward.id,
+    });
+    expect(redeemed.balances.available).toBe(60);
+    const entries = await calls.member(memberId);
+    expect(entries.balances.lifetimeRedeemed).toBe(40);
+  });
+
+  it('hides a partner’s rewards from other partners, for reading and for redeeming', async () => {
+    const reward = await newReward(fuel);
+    const memberId = await calls.newMember();
+    await calls.earn(memberId, { amountMinor: 10_000 });
+    await expect(
+      calls.redeem(memberId, 0, { principal: grocer, body: { points: undefined, rewardId: reward.id } }),
+    ).rejects.toBeInstanceOf(NotFoundError);
+    await expect(
+      changeReward(contextFor(store, grocer), reward.id, { active: false }),
+    ).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('refuses inactive rewards with 409 and out-of-stock ones with 409 out-of-stock', async () => {
+    const memberId = await calls.newMember();
+    await calls.earn(memberId, { amountMinor: 50_000 });
+    const inactive = await newReward(fuel);
+    await changeReward(contextFor(store, fuel), inactive.id, { active: false });
+    const empty = await newReward(fuel, { inventory: 0 });
+    const redeemReward = (rewardId: string) =>
+      calls.redeem(memberId, 0, { principal: fuel, body: { points: undefined, rewardId } });
+    await expect(redeemReward(inactive.id)).rejects.toBeInstanceOf(ConflictError);
+    await expect(redeemReward(empty.id)).rejects.toBeInstanceOf(OutOfStockError);
+  });
+
+  it('never oversells: 20 parallel redemptions of a reward with 5 in stock → exactly 5 succeed', async () => {
+    const reward = await newReward(fuel, { inventory: 5 });
+    const members = await Promise.all(Array.from({ length: 20 }, () => calls.newMember()));
+    for (const memberId of members) await calls.earn(memberId, { amountMinor: 10_000 });
+    const results = await Promise.allSettled(
+      members.map((memberId) =>
+        calls.redeem(memberId, 0, { principal: fuel, body: { points: undefined, rewardId: reward.id } }),
+      ),
+    );
+    const succeeded = results.filter((r) => r.status === 'fulfilled');
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(succeeded).toHaveLength(5);
+    expect(refused).toHaveLength(15);
+    for (const r of refused) expect(r.reason).toBeInstanceOf(OutOfStockError);
+    const after = await changeReward(contextFor(store, fuel), reward.id, { name: 'Car wash (sold out)' });
+    expect(parse(after).inventory).toBe(0);
+    // reward.out_of_stock is recorded exactly once, as an outbox item for the event publisher.
+    const events = await store.db.send(
+      new ScanCommand({
+        TableName: store.tableName,
+        FilterExpression: 'entity = :event AND #event.#data.rewardId = :reward',
+        ExpressionAttributeNames: { '#event': 'event', '#data': 'data' },
+        ExpressionAttributeValues: { ':event': 'event', ':reward': reward.id },
+      }),
+    );
+    expect(events.Items).toHaveLength(1);
+    expect(events.Items?.[0]?.event).toMatchObject({
+      type: 'reward.out_of_stock',
+      partnerId: 'fuel',
+      version: 1,
+    });
+  });
+
+  it('rejects a rewardId together with points, and an admin naming another partner than the reward’s', async () => {
+    const reward = await newReward(fuel);
+    const memberId = await calls.newMember();
+    await calls.earn(memberId, { amountMinor: 10_000 });
+    const before = await snapshotTable(store);
+    await expect(
+      calls.redeem(memberId, 0, {
+        principal: admin,
+        body: { points: undefined, rewardId: reward.id, partnerId: 'grocer' },
+      }),
+    ).rejects.toBeInstanceOf(ValidationError);
+    expect(await snapshotTable(store)).toBe(before);
+    const byAdmin = parse(
+      await calls.redeem(memberId, 0, { principal: admin, body: { points: undefined, rewardId: reward.id } }),
+    );
+    expect(byAdmin.redemption.partnerId).toBe('fuel');
+  });
+});
+
+describe('settlement', () => {
+  it('reproduces a worked example by hand, with rates fixed at the time of each movement', async () => {
+    const local = await createTestStore('settlement');
+    const c = ledgerCalls(local, partnerPrincipal('alpha'));
+    await createTestPartner(local, 'alpha');
+    await createTestPartner(local, 'beta');
+    await changePartner(contextFor(local, admin), 'alpha', {
+      fundingRateMinor: 2,
+      reimbursementRateMinor: 1,
+    });
+    await changePartner(contextFor(local, admin), 'beta', { fundingRateMinor: 1, reimbursementRateMinor: 3 });
+    const alpha = partnerPrincipal('alpha');
+    const beta = partnerPrincipal('beta');
+    const inNovember = { now: '2026-11-10T12:00:00.000Z' };
+    const memberId = await c.newMember('2026-10-01T00:00:00.000Z');
+
+    // October: outside the report's period.
+    await c.earn(memberId, { amountMinor: 70_000 }, { principal: alpha, now: '2026-10-20T12:00:00.000Z' });
+    // November at alpha: 100 points issued (funding 100 × 2 = 200), 30 redeemed (reimbursement 30 × 1 = 30).
+    await c.earn(memberId, { amountMinor: 10_000 }, { principal: alpha, ...inNovember });
+    await c.redeem(memberId, 30, { principal: alpha, ...inNovember });
+    // November at beta: 50 issued (funding 50), 60 redeemed (reimbursement 60 × 3 = 180): points earned at alpha spent at beta.
+    await c.earn(memberId, { amountMinor: 5_000 }, { principal: beta, ...inNovember });
+    await c.redeem(memberId, 60, { principal: beta, ...inNovember });
+    // alpha's rate rises to 5: only later issuance pays it. 10 points → 50.
+    await changePartner(contextFor(local, admin), 'alpha', { fundingRateMinor: 5 });
+    await c.earn(memberId, { amountMinor: 1_000 }, { principal: alpha, now: '2026-11-30T23:59:00.000Z' });
+    // December: outside again.
+    await c.redeem(memberId, 10, { principal: beta, now: '2026-12-01T00:00:00.000Z' });
+
+    const november = { from: '2026-11-01', to: '2026-11-30', format: 'json' as const };
+    const report = parse(await settlementReport(contextFor(local, { ...admin, role: 'finance' }), november));
+    expect(report).toEqual({
+      from: '2026-11-01',
+      to: '2026-11-30',
+      currency: 'USD',
+      partners: [
+        {
+          partnerId: 'alpha',
+          name: 'Partner alpha',
+          fundingRateMinor: 5,
+          reimbursementRateMinor: 1,
+          issuedPoints: 110,
+          reversedPoints: 0,
+          owedToCoalitionMinor: 250,
+          redeemedPoints: 30,
+          owedToPartnerMinor: 30,
+          netMinor: 220,
+        },
+        {
+          partnerId: 'beta',
+          name: 'Partner beta',
+          fundingRateMinor: 1,
+          reimbursementRateMinor: 3,
+          issuedPoints: 50,
+          reversedPoints: 0,
+          owedToCoalitionMinor: 50,
+          redeemedPoints: 60,
+          owedToPartnerMinor: 180,
+          netMinor: -130,
+        },
+      ],
+      totals: {
+        issuedPoints: 160,
+        reversedPoints: 0,
+        owedToCoalitionMinor: 300,
+        redeemedPoints: 90,
+        owedToPartnerMinor: 210,
+        netMinor: 90,
+      },
+    });
+
+    // A partner sees its own line only, and never another's.
+    const alphaOnly = parse(await settlementReport(contextFor(local, alpha), november));
+    expect(alphaOnly.partners.map((p: { partnerId: string }) => p.partnerId)).toEqual(['alpha']);
+    await expect(
+      settlementReport(contextFor(local, alpha), { ...november, partnerId: 'beta' }),
+    ).rejects.toThrow(/own settlement/);
+
+    // The whole autumn: October's 700 points at rate 2 and December's 10 redeemed at beta come in.
+    const autumn = parse(
+      await settlementReport(contextFor(local, admin), {
+        from: '2026-10-01',
+        to: '2026-12-31',
+        format: 'json',
+      }),
+    );
+    expect(autumn.totals).toMatchObject({
+      issuedPoints: 860,
+      owedToCoalitionMinor: 1_700,
+      redeemedPoints: 100,
+      owedToPartnerMinor: 240,
+    });
+
+    const csv = await settlementReport(contextFor(local, admin), { ...november, format: 'csv' });
+    expect(csv.contentType).toBe('text/csv; charset=utf-8');
+    expect(csv.body.split('\r\n')).toEqual([
+      'partnerId,name,currency,from,to,issuedPoints,reversedPoints,owedToCoalitionMinor,redeemedPoints,owedToPartnerMinor,netMinor',
+      '"alpha","Partner alpha",USD,2026-11-01,2026-11-30,110,0,250,30,30,220',
+      '"beta","Partner beta",USD,2026-11-01,2026-11-30,50,0,50,60,180,-130',
+      '"TOTAL","",USD,2026-11-01,2026-11-30,160,0,300,90,210,90',
+      '',
+    ]);
+  });
+
+  it('reads counters, never the ledger: at most 16 shard items per partner and day', async () => {
+    const local = await createTestStore('settlement-shards');
+    const c = ledgerCalls(local, partnerPrincipal('alpha'));
+    await createTestPartner(local, 'alpha');
+    const members = await Promise.all(Array.from({ length: 40 }, () => c.newMember()));
+    await Promise.all(
+      members.map((memberId) => c.earn(memberId, { amountMinor: 100, orderRef: randomUUID() })),
+    );
+    const today = new Date().toISOString().slice(0, 10);
+    const month = today.slice(0, 7);
+    const shards = await local.db.send(
+      new QueryCommand({
+        TableName: local.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `AGG#alpha#${month}` },
+      }),
+    );
+    expect(shards.Items?.length).toBeLessThanOrEqual(16);
+    expect(shards.Items?.reduce((sum, item) => sum + Number(item.issuedPoints ?? 0), 0)).toBe(40);
+    const report = parse(
+      await settlementReport(contextFor(local, admin), { from: today, to: today, format: 'json' }),
+    );
+    expect(report.totals.issuedPoints).toBe(40);
+  });
+});
