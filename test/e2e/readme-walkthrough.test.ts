@@ -6,13 +6,13 @@ import { startTestApi, type TestApi } from '../support/api.ts';
 
 const run = promisify(execFile);
 
-/** The bash block under the README's walkthrough marker, exactly as a reader copies it. */
-function walkthroughBlock(): string {
+/** The bash block under a README marker, exactly as a reader copies it. */
+function readmeBlock(marker: string): string {
   const readme = readFileSync('README.md', 'utf8');
-  const marker = readme.indexOf('<!-- walkthrough');
-  const start = readme.indexOf('```bash\n', marker) + '```bash\n'.length;
+  const at = readme.indexOf(`<!-- ${marker}`);
+  const start = readme.indexOf('```bash\n', at) + '```bash\n'.length;
   const end = readme.indexOf('\n```', start);
-  if (marker < 0 || start < marker || end < 0) throw new Error('README walkthrough block not found');
+  if (at < 0 || start < at || end < 0) throw new Error(`README block ${marker} not found`);
   return readme.slice(start, end);
 }
 
@@ -22,23 +22,26 @@ beforeAll(async () => {
 });
 afterAll(() => api.close());
 
-async function runWalkthrough(): Promise<unknown[]> {
+// biome-ignore lint/suspicious/noExplicitAny: responses are read field by field
+type Json = Record<string, any>;
+
+/** Run a README block against the test server; every curl's response comes back parsed, in order. */
+async function runBlock(marker: string): Promise<Json[]> {
   // Each curl's output on its own line, so the test can read every response; nothing else changes.
-  const script = `set -euo pipefail\ncurl() { command curl "$@"; echo; }\n${walkthroughBlock()}`;
+  const script = `set -euo pipefail\ncurl() { command curl "$@"; echo; }\n${readmeBlock(marker)}`;
   const { stdout } = await run('bash', ['-c', script], {
     env: { ...process.env, API: api.url, LOYALTY_BOOTSTRAP_ADMIN_KEY: api.adminKey },
   });
   return stdout
     .split('\n')
     .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line));
+    .map((line) => (line.startsWith('{') ? JSON.parse(line) : { csv: line.replace(/\r$/, '') }));
 }
 
-describe('README walkthrough', () => {
-  it('works as written, and again when run a second time', async () => {
+describe('README walkthroughs', () => {
+  it('"Try it" works as written, and again when run a second time', async () => {
     for (const attempt of [1, 2]) {
-      // biome-ignore lint/suspicious/noExplicitAny: responses are read field by field below
-      const [partner, earn, redeem, member, history] = (await runWalkthrough()) as Record<string, any>[];
+      const [partner, earn, redeem, member, history] = await runBlock('walkthrough');
       expect(partner, `run ${attempt}`).toMatchObject({ id: 'acme-grocer', status: 'active' });
       expect(earn?.transaction).toMatchObject({ type: 'earn', points: 85, status: 'posted' });
       expect(redeem?.redemption).toMatchObject({ status: 'captured', points: 50 });
@@ -49,6 +52,45 @@ describe('README walkthrough', () => {
       expect(history?.items.map((t: { type: string; points: number }) => [t.type, t.points])).toEqual([
         ['redeem', -50],
         ['earn', 85],
+      ]);
+    }
+  });
+
+  it('"Running a coalition" works as written, and again', async () => {
+    for (const attempt of [1, 2]) {
+      const out = await runBlock('coalition-walkthrough');
+      const [grocer, fuel, earn, redemption, hidden, ownCatalogue, grocerLine, fuelOwn, ...csv] =
+        out as Json[];
+      expect(grocer, `run ${attempt}`).toMatchObject({ id: 'green-grocer' });
+      expect(fuel).toMatchObject({ id: 'fast-fuel', reimbursementRateMinor: 2 });
+      expect(earn?.transaction).toMatchObject({ points: 120, partnerId: 'green-grocer' });
+      expect(redemption?.redemption).toMatchObject({ partnerId: 'fast-fuel', points: 100, valueMinor: 800 });
+      expect(redemption?.balances.available).toBe(20);
+      expect(hidden).toMatchObject({ status: 404, type: '/problems/not-found' });
+      expect(ownCatalogue).toEqual({ items: [], nextCursor: null });
+      // Replays credit and spend nothing twice, so the day's figures are the same on the second run.
+      expect(grocerLine?.partners).toEqual([
+        expect.objectContaining({
+          partnerId: 'green-grocer',
+          issuedPoints: 120,
+          owedToCoalitionMinor: 120,
+          netMinor: 120,
+        }),
+      ]);
+      expect(fuelOwn?.partners).toEqual([
+        expect.objectContaining({
+          partnerId: 'fast-fuel',
+          redeemedPoints: 100,
+          owedToPartnerMinor: 200,
+          netMinor: -200,
+        }),
+      ]);
+      expect(csv.map((line) => line.csv)).toEqual([
+        'partnerId,name,currency,from,to,issuedPoints,reversedPoints,owedToCoalitionMinor,redeemedPoints,owedToPartnerMinor,netMinor',
+        expect.stringMatching(
+          /^"fast-fuel","Fast Fuel",USD,\d{4}-\d\d-\d\d,\d{4}-\d\d-\d\d,0,0,0,100,200,-200$/,
+        ),
+        expect.stringMatching(/^"TOTAL","",USD,.*,0,0,0,100,200,-200$/),
       ]);
     }
   });

@@ -1,0 +1,254 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { routeKeyOf, routes } from '../../lambdas/routes/manifest.ts';
+import { type ApiResponse, type RequestOptions, startTestApi, type TestApi } from '../support/api.ts';
+
+/**
+ * The isolation matrix: partner B, with a key holding every scope, tries every route against
+ * partner A's data. Each attempt must be refused (403/404) or answer with B's own data only, and no
+ * response may mention anything of A's that B was not shown by itself.
+ */
+let api: TestApi;
+const a = { key: '', keyId: '', memberId: '', rewardId: '', txnId: '', ref: 'a-secret-customer-ref' };
+let bKey = '';
+
+const partner = (id: string) => ({
+  id,
+  name: `Brand ${id}`,
+  earnRule: { pointsPerUnit: 1, unitMinor: 100 },
+  fundingRateMinor: 1,
+  reimbursementRateMinor: 1,
+});
+
+beforeAll(async () => {
+  api = await startTestApi();
+  for (const id of ['brand-a', 'brand-b']) await api.request('POST', '/v1/partners', { body: partner(id) });
+  const keyA = await api.request('POST', '/v1/api-keys', {
+    body: { name: 'A', role: 'partner', partnerId: 'brand-a' },
+  });
+  a.key = keyA.json.key;
+  a.keyId = keyA.json.id;
+  bKey = (
+    await api.request('POST', '/v1/api-keys', { body: { name: 'B', role: 'partner', partnerId: 'brand-b' } })
+  ).json.key;
+
+  a.memberId = (
+    await api.request('POST', '/v1/members', { key: a.key, body: { externalRef: a.ref } })
+  ).json.id;
+  const earned = await api.request('POST', `/v1/members/${a.memberId}/earn`, {
+    key: a.key,
+    body: { amountMinor: 20_000, currency: 'USD', orderRef: 'a-order-1' },
+  });
+  a.txnId = earned.json.transaction.id;
+  a.rewardId = (
+    await api.request('POST', '/v1/rewards', {
+      key: a.key,
+      body: { name: 'A gift', costPoints: 10, valueMinor: 100, inventory: 5 },
+    })
+  ).json.id;
+});
+afterAll(() => api.close());
+
+/** Things of A's that B must never be shown. */
+const secretsOfA = () => [a.ref, a.txnId, a.rewardId, a.keyId, a.key, 'a-order-1', 'A gift'];
+
+/** What B sent: an id B put in its own request may come back in the problem (`instance`, `detail`). */
+const sentByB = new WeakMap<ApiResponse, string>();
+
+const asB = async (method: string, path: string, options: RequestOptions = {}) => {
+  const response = await api.request(method, path, { key: bKey, ...options });
+  sentByB.set(response, `${path} ${JSON.stringify(options.body ?? null)}`);
+  return response;
+};
+
+function expectNoLeak(response: ApiResponse) {
+  const sent = sentByB.get(response) ?? '';
+  for (const secret of secretsOfA()) {
+    if (!sent.includes(secret)) expect(response.text, `leaks ${secret}`).not.toContain(secret);
+  }
+}
+
+/** One attempt per route: how B tries to reach A's data, and what must come back. */
+const attempts: Record<string, () => Promise<{ response: ApiResponse; allowed: number[] }>> = {
+  'GET /v1/health': async () => ({ response: await asB('GET', '/v1/health'), allowed: [200] }),
+  'GET /openapi.json': async () => ({ response: await asB('GET', '/openapi.json'), allowed: [200] }),
+  'GET /v1/program': async () => ({ response: await asB('GET', '/v1/program'), allowed: [200] }),
+  'PUT /v1/program': async () => ({
+    response: await asB('PUT', '/v1/program', { body: {} }),
+    allowed: [403],
+  }),
+  'POST /v1/partners': async () => ({
+    response: await asB('POST', '/v1/partners', { body: partner('brand-c') }),
+    allowed: [403],
+  }),
+  'GET /v1/partners': async () => {
+    const response = await asB('GET', '/v1/partners');
+    expect(response.json.items.map((p: { id: string }) => p.id)).toEqual(['brand-b']);
+    return { response, allowed: [200] };
+  },
+  'GET /v1/partners/{partnerId}': async () => ({
+    response: await asB('GET', '/v1/partners/brand-a'),
+    allowed: [404],
+  }),
+  'PATCH /v1/partners/{partnerId}': async () => ({
+    response: await asB('PATCH', '/v1/partners/brand-a', { body: { status: 'suspended' } }),
+    allowed: [403],
+  }),
+  'POST /v1/api-keys': async () => ({
+    response: await asB('POST', '/v1/api-keys', {
+      body: { name: 'x', role: 'partner', partnerId: 'brand-a' },
+    }),
+    allowed: [403],
+  }),
+  'GET /v1/api-keys': async () => ({ response: await asB('GET', '/v1/api-keys'), allowed: [403] }),
+  'DELETE /v1/api-keys/{keyId}': async () => ({
+    response: await asB('DELETE', `/v1/api-keys/${a.keyId}`),
+    allowed: [403],
+  }),
+  'POST /v1/members': async () => {
+    // B enrols its own customer under the same reference: a different member, A's stays A's.
+    const response = await asB('POST', '/v1/members', { body: { externalRef: a.ref } });
+    expect(response.json.id).not.toBe(a.memberId);
+    return { response, allowed: [201] };
+  },
+  'GET /v1/members': async () => {
+    const response = await asB('GET', '/v1/members?externalRef=a-secret-customer-ref');
+    expect(response.json.items.map((m: { id: string }) => m.id)).not.toContain(a.memberId);
+    return { response, allowed: [200] };
+  },
+  'GET /v1/members/{memberId}': async () => {
+    // Members belong to the coalition: B may read the profile and balance, never A's externalRef.
+    const response = await asB('GET', `/v1/members/${a.memberId}`);
+    expect(response.json.externalRef).toBeNull();
+    return { response, allowed: [200] };
+  },
+  'POST /v1/members/{memberId}/earn': async () => ({
+    response: await asB('POST', `/v1/members/${a.memberId}/earn`, {
+      body: { partnerId: 'brand-a', amountMinor: 100, currency: 'USD', orderRef: 'b-1' },
+    }),
+    allowed: [403],
+  }),
+  'POST /v1/members/{memberId}/redemptions': async () => ({
+    response: await asB('POST', `/v1/members/${a.memberId}/redemptions`, { body: { rewardId: a.rewardId } }),
+    allowed: [404],
+  }),
+  'GET /v1/members/{memberId}/transactions': async () => {
+    const response = await asB('GET', `/v1/members/${a.memberId}/transactions`);
+    expect(response.json.items).toEqual([]);
+    return { response, allowed: [200] };
+  },
+  'POST /v1/rewards': async () => ({
+    response: await asB('POST', '/v1/rewards', {
+      body: { partnerId: 'brand-a', name: 'x', costPoints: 1, valueMinor: 1 },
+    }),
+    allowed: [403],
+  }),
+  'GET /v1/rewards': async () => {
+    const response = await asB('GET', '/v1/rewards?partnerId=brand-a');
+    expect(response.json.items).toEqual([]);
+    return { response, allowed: [200] };
+  },
+  'GET /v1/rewards/{rewardId}': async () => ({
+    response: await asB('GET', `/v1/rewards/${a.rewardId}`),
+    allowed: [404],
+  }),
+  'PATCH /v1/rewards/{rewardId}': async () => ({
+    response: await asB('PATCH', `/v1/rewards/${a.rewardId}`, { body: { inventory: 0 } }),
+    allowed: [404],
+  }),
+  'GET /v1/reports/settlement': async () => ({
+    response: await asB('GET', '/v1/reports/settlement?partnerId=brand-a&from=2026-01-01&to=2026-12-31'),
+    allowed: [403],
+  }),
+};
+
+describe('partner isolation matrix', () => {
+  it('covers every route of the manifest', () => {
+    expect(Object.keys(attempts).sort()).toEqual(routes.map(routeKeyOf).sort());
+  });
+
+  for (const [route, attempt] of Object.entries(attempts)) {
+    it(`${route}: partner B gets nothing of partner A's`, async () => {
+      const { response, allowed } = await attempt();
+      expect(allowed, `${route} → ${response.status} ${response.text}`).toContain(response.status);
+      expectNoLeak(response);
+    });
+  }
+
+  it('left A’s data as it was', async () => {
+    const member = await api.request('GET', `/v1/members/${a.memberId}`, { key: a.key });
+    expect(member.json).toMatchObject({ externalRef: a.ref, balances: { available: 200 } });
+    const reward = await api.request('GET', `/v1/rewards/${a.rewardId}`, { key: a.key });
+    expect(reward.json).toMatchObject({ inventory: 5, active: true });
+    expect((await api.request('GET', '/v1/partners/brand-a', { key: a.key })).json.status).toBe('active');
+    expect((await api.request('GET', '/v1/program', { key: a.key })).status).toBe(200);
+  });
+
+  it('reports B’s own settlement without A’s lines', async () => {
+    const response = await asB('GET', '/v1/reports/settlement?from=2026-01-01&to=2026-12-31');
+    expect(response.status).toBe(200);
+    expect(response.json.partners.map((p: { partnerId: string }) => p.partnerId)).toEqual(['brand-b']);
+  });
+});
+
+describe('partner lifecycle', () => {
+  it('a suspended partner’s keys get 403 on point-moving calls, with a clear problem, until reactivated', async () => {
+    await api.request('POST', '/v1/partners', { body: partner('brand-s') });
+    const key = (
+      await api.request('POST', '/v1/api-keys', {
+        body: { name: 'S', role: 'partner', partnerId: 'brand-s' },
+      })
+    ).json.key;
+    const memberId = (await api.request('POST', '/v1/members', { key, body: {} })).json.id;
+    const earn = () =>
+      api.request('POST', `/v1/members/${memberId}/earn`, {
+        key,
+        body: { amountMinor: 1_000, currency: 'USD', orderRef: `s-${Math.random()}` },
+      });
+    expect((await earn()).status).toBe(201);
+    await api.request('PATCH', '/v1/partners/brand-s', { body: { status: 'suspended' } });
+    const refused = await earn();
+    expect(refused.status).toBe(403);
+    expect(refused.json.detail).toMatch(/suspended/);
+    const redeem = await api.request('POST', `/v1/members/${memberId}/redemptions`, {
+      key,
+      body: { points: 1 },
+    });
+    expect(redeem.status).toBe(403);
+    expect((await api.request('GET', `/v1/members/${memberId}`, { key })).status).toBe(200);
+    await api.request('PATCH', '/v1/partners/brand-s', { body: { status: 'active' } });
+    expect((await earn()).status).toBe(201);
+  });
+
+  it('enforces each scope on its routes', async () => {
+    await api.request('POST', '/v1/partners', { body: partner('brand-t') });
+    const tillKey = (
+      await api.request('POST', '/v1/api-keys', {
+        body: {
+          name: 'till',
+          role: 'partner',
+          partnerId: 'brand-t',
+          scopes: ['points:earn', 'points:redeem'],
+        },
+      })
+    ).json.key;
+    const forbidden = [
+      ['POST', '/v1/members', { body: {} }],
+      ['GET', '/v1/rewards', {}],
+      ['POST', '/v1/rewards', { body: { name: 'x', costPoints: 1, valueMinor: 1 } }],
+      ['GET', '/v1/reports/settlement?from=2026-01-01&to=2026-01-31', {}],
+    ] as const;
+    for (const [method, path, options] of forbidden) {
+      const response = await api.request(method, path, { key: tillKey, ...options });
+      expect(response.status, `${method} ${path}`).toBe(403);
+      expect(response.json.detail).toMatch(/scope/);
+    }
+    expect(
+      (
+        await api.request('POST', `/v1/members/${a.memberId}/earn`, {
+          key: tillKey,
+          body: { amountMinor: 100, currency: 'USD', orderRef: 't-1' },
+        })
+      ).status,
+    ).toBe(201);
+  });
+});
