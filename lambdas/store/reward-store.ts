@@ -67,10 +67,11 @@ export async function listRewards(
     new QueryCommand({
       TableName: store.tableName,
       IndexName: 'gsi1',
-      KeyConditionExpression: 'gsi1pk = :pk AND begins_with(gsi1sk, :prefix)',
+      // The whole catalogue, or one partner's part of it (DynamoDB refuses an empty prefix).
+      KeyConditionExpression: prefix ? 'gsi1pk = :pk AND begins_with(gsi1sk, :prefix)' : 'gsi1pk = :pk',
       ExpressionAttributeValues: {
         ':pk': gsi1pk,
-        ':prefix': prefix,
+        ...(prefix ? { ':prefix': prefix } : {}),
         ...(query.active === undefined ? {} : { ':active': query.active }),
       },
       ...(query.active === undefined
@@ -84,7 +85,7 @@ export async function listRewards(
         pk: { prefix: 'REWARD#' },
         sk: 'REWARD',
         gsi1pk,
-        gsi1sk: { prefix },
+        gsi1sk: prefix ? { prefix } : { prefix: '' },
       }),
     }),
   );

@@ -10,6 +10,8 @@ import { snapshotTable } from '../support/fixtures.ts';
  */
 let api: TestApi;
 let memberId: string;
+let partnerKey: string;
+let financeKey: string;
 beforeAll(async () => {
   api = await startTestApi();
   await api.request('POST', '/v1/partners', {
@@ -22,6 +24,11 @@ beforeAll(async () => {
     },
   });
   memberId = (await api.request('POST', '/v1/members', { body: {} })).json.id;
+  partnerKey = (
+    await api.request('POST', '/v1/api-keys', { body: { name: 'fuzz', role: 'partner', partnerId: 'fuzz' } })
+  ).json.key;
+  financeKey = (await api.request('POST', '/v1/api-keys', { body: { name: 'fin', role: 'finance' } })).json
+    .key;
 });
 afterAll(() => api.close());
 
@@ -38,8 +45,22 @@ const segment = fc.oneof(
   fc.string({ minLength: 1, maxLength: 40 }).map(encodeURIComponent),
 );
 const query = fc.dictionary(
-  fc.constantFrom('limit', 'cursor', 'type', 'externalRef', 'x'),
-  fc.string({ maxLength: 30 }),
+  fc.constantFrom(
+    'limit',
+    'cursor',
+    'type',
+    'externalRef',
+    'partnerId',
+    'active',
+    'from',
+    'to',
+    'format',
+    'x',
+  ),
+  fc.oneof(
+    fc.string({ maxLength: 30 }),
+    fc.constantFrom('fuzz', 'true', '2026-11-01', '2026-02-30', 'csv', '25'),
+  ),
 );
 const body = fc.oneof(
   fc.jsonValue({ maxDepth: 4 }).map((value) => JSON.stringify(value)),
@@ -77,7 +98,8 @@ describe('hostile input', () => {
         body,
         fc.constantFrom('application/json', 'text/plain', 'application/json; charset=utf-8', ''),
         fc.option(fc.string({ maxLength: 300 }), { nil: undefined }),
-        async (route, segments, params, rawBody, contentType, idempotencyKey) => {
+        fc.constantFrom('admin', 'partner', 'finance'),
+        async (route, segments, params, rawBody, contentType, idempotencyKey, caller) => {
           let i = 0;
           const path = route.path.replace(/\{[^}]+\}/g, () => segments[i++ % segments.length] ?? 'x');
           const search = new URLSearchParams(params).toString();
@@ -88,6 +110,7 @@ describe('hostile input', () => {
           const response = await api.request(route.method, `${path}${search ? `?${search}` : ''}`, {
             rawBody: route.method === 'GET' || route.method === 'DELETE' ? undefined : rawBody,
             headers,
+            key: caller === 'admin' ? api.adminKey : caller === 'partner' ? partnerKey : financeKey,
           });
           expect(
             response.status,

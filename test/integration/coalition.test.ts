@@ -9,7 +9,7 @@ import {
 } from '../../lambdas/domain/errors.ts';
 import { changePartner } from '../../lambdas/services/partners.ts';
 import { settlementReport } from '../../lambdas/services/reports.ts';
-import { changeReward, createReward } from '../../lambdas/services/rewards.ts';
+import { changeReward, createReward, listCatalogue } from '../../lambdas/services/rewards.ts';
 import type { Store } from '../../lambdas/store/client.ts';
 import { admin, contextFor, parse, partnerPrincipal, snapshotTable } from '../support/fixtures.ts';
 import { createTestPartner, ledgerCalls } from '../support/ledger.ts';
@@ -265,5 +265,43 @@ describe('settlement', () => {
       await settlementReport(contextFor(local, admin), { from: today, to: today, format: 'json' }),
     );
     expect(report.totals.issuedPoints).toBe(40);
+  });
+});
+
+describe('catalogue listing', () => {
+  it('lists the whole catalogue for an admin, one partner’s part on request, and pages through it', async () => {
+    const local = await createTestStore('catalogue');
+    await createTestPartner(local, 'alpha');
+    await createTestPartner(local, 'beta');
+    for (const [partnerId, name] of [
+      ['alpha', 'A1'],
+      ['beta', 'B1'],
+      ['alpha', 'A2'],
+    ] as const) {
+      await createReward(contextFor(local, admin), {
+        partnerId,
+        name,
+        costPoints: 10,
+        valueMinor: 1,
+        inventory: null,
+        active: name !== 'A2',
+      });
+    }
+    const all = parse(await listCatalogue(contextFor(local, admin), { limit: 25 }));
+    expect(all.items.map((r: { name: string }) => r.name).sort()).toEqual(['A1', 'A2', 'B1']);
+    const alphaActive = parse(
+      await listCatalogue(contextFor(local, admin), { limit: 25, partnerId: 'alpha', active: 'true' }),
+    );
+    expect(alphaActive.items.map((r: { name: string }) => r.name)).toEqual(['A1']);
+    const page1 = parse(await listCatalogue(contextFor(local, admin), { limit: 2 }));
+    const page2 = parse(
+      await listCatalogue(contextFor(local, admin), { limit: 2, cursor: page1.nextCursor }),
+    );
+    expect([...page1.items, ...page2.items]).toHaveLength(3);
+    expect(page2.nextCursor).toBeNull();
+    const asBeta = parse(
+      await listCatalogue(contextFor(local, partnerPrincipal('beta')), { limit: 25, partnerId: 'alpha' }),
+    );
+    expect(asBeta.items.map((r: { name: string }) => r.name)).toEqual(['B1']);
   });
 });
