@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '../../lambdas/routes/manifest.ts';
-import { startTestApi, type TestApi } from '../support/api.ts';
+import { partnerBody, startTestApi, type TestApi } from '../support/api.ts';
 import { snapshotTable } from '../support/fixtures.ts';
 
 /**
@@ -14,15 +14,7 @@ let partnerKey: string;
 let financeKey: string;
 beforeAll(async () => {
   api = await startTestApi();
-  await api.request('POST', '/v1/partners', {
-    body: {
-      id: 'fuzz',
-      name: 'Fuzz',
-      earnRule: { pointsPerUnit: 1, unitMinor: 100 },
-      fundingRateMinor: 1,
-      reimbursementRateMinor: 1,
-    },
-  });
+  await api.request('POST', '/v1/partners', { body: partnerBody('fuzz') });
   memberId = (await api.request('POST', '/v1/members', { body: {} })).json.id;
   partnerKey = (
     await api.request('POST', '/v1/api-keys', { body: { name: 'fuzz', role: 'partner', partnerId: 'fuzz' } })

@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeKeyOf, routes } from '../../lambdas/routes/manifest.ts';
-import { type ApiResponse, type RequestOptions, startTestApi, type TestApi } from '../support/api.ts';
+import {
+  type ApiResponse,
+  partnerBody,
+  type RequestOptions,
+  startTestApi,
+  type TestApi,
+} from '../support/api.ts';
 
 /**
  * The isolation matrix: partner B, with a key holding every scope, tries every route against
@@ -11,13 +17,7 @@ let api: TestApi;
 const a = { key: '', keyId: '', memberId: '', rewardId: '', txnId: '', ref: 'a-secret-customer-ref' };
 let bKey = '';
 
-const partner = (id: string) => ({
-  id,
-  name: `Brand ${id}`,
-  earnRule: { pointsPerUnit: 1, unitMinor: 100 },
-  fundingRateMinor: 1,
-  reimbursementRateMinor: 1,
-});
+const partner = (id: string) => partnerBody(id);
 
 beforeAll(async () => {
   api = await startTestApi();

@@ -1,23 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultProgram } from '../../lambdas/schemas/program.ts';
-import { startTestApi, type TestApi } from '../support/api.ts';
+import { partnerBody, startTestApi, type TestApi } from '../support/api.ts';
 
 let api: TestApi;
 let grocerKey: string;
 let fuelKey: string;
-const partnerBody = (id: string) => ({
-  id,
-  name: `Partner ${id}`,
-  earnRule: { pointsPerUnit: 1, unitMinor: 100 },
-  fundingRateMinor: 1,
-  reimbursementRateMinor: 2,
-});
+const partnerWith = (id: string) => partnerBody(id, { reimbursementRateMinor: 2 });
 
 beforeAll(async () => {
   api = await startTestApi();
   for (const id of ['grocer', 'fuel'])
-    expect((await api.request('POST', '/v1/partners', { body: partnerBody(id) })).status).toBe(201);
+    expect((await api.request('POST', '/v1/partners', { body: partnerWith(id) })).status).toBe(201);
   grocerKey = (
     await api.request('POST', '/v1/api-keys', { body: { name: 'g', role: 'partner', partnerId: 'grocer' } })
   ).json.key;
@@ -74,17 +68,17 @@ describe('partners', () => {
   it('rejects a duplicate id with 409 and replays an idempotent create', async () => {
     const key = randomUUID();
     const first = await api.request('POST', '/v1/partners', {
-      body: partnerBody('cinema'),
+      body: partnerWith('cinema'),
       idempotencyKey: key,
     });
     expect(first.status).toBe(201);
     const replay = await api.request('POST', '/v1/partners', {
-      body: partnerBody('cinema'),
+      body: partnerWith('cinema'),
       idempotencyKey: key,
     });
     expect(replay.text).toBe(first.text);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
-    const duplicate = await api.request('POST', '/v1/partners', { body: partnerBody('cinema') });
+    const duplicate = await api.request('POST', '/v1/partners', { body: partnerWith('cinema') });
     expect(duplicate.status).toBe(409);
     expect(duplicate.json.type).toBe('/problems/conflict');
   });
@@ -240,7 +234,7 @@ describe('openapi', () => {
 describe('namespaces no partner id can take', () => {
   it('keeps partners named admin and coalition out of the admin idempotency scope and externalRef namespace', async () => {
     for (const id of ['admin', 'coalition'])
-      await api.request('POST', '/v1/partners', { body: partnerBody(id) });
+      await api.request('POST', '/v1/partners', { body: partnerWith(id) });
     const adminPartner = (
       await api.request('POST', '/v1/api-keys', { body: { name: 'a', role: 'partner', partnerId: 'admin' } })
     ).json.key;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApi, type TestApi } from '../support/api.ts';
+import { partnerBody, startTestApi, type TestApi } from '../support/api.ts';
 
 let api: TestApi;
 beforeAll(async () => {
@@ -58,16 +58,17 @@ describe('README walkthrough over HTTP', () => {
     expect(found.json.items.map((m: { id: string }) => m.id)).toEqual([memberId]);
 
     const earnKey = randomUUID();
+    const purchase = {
+      amountMinor: 4250,
+      currency: 'USD',
+      orderRef: 'order-1001',
+      category: 'fresh',
+      channel: 'store',
+    };
     const earn = await api.request('POST', `/v1/members/${memberId}/earn`, {
       key: pos,
       idempotencyKey: earnKey,
-      body: {
-        amountMinor: 4250,
-        currency: 'USD',
-        orderRef: 'order-1001',
-        category: 'fresh',
-        channel: 'store',
-      },
+      body: purchase,
     });
     expect(earn.status).toBe(201);
     expect(earn.headers.get('content-type')).toBe('application/json');
@@ -83,13 +84,7 @@ describe('README walkthrough over HTTP', () => {
     const replay = await api.request('POST', `/v1/members/${memberId}/earn`, {
       key: pos,
       idempotencyKey: earnKey,
-      body: {
-        amountMinor: 4250,
-        currency: 'USD',
-        orderRef: 'order-1001',
-        category: 'fresh',
-        channel: 'store',
-      },
+      body: purchase,
     });
     expect(replay.status).toBe(201);
     expect(replay.text).toBe(earn.text);
@@ -164,15 +159,7 @@ describe('errors a new user runs into', () => {
     const finance = (await api.request('POST', '/v1/api-keys', { body: { name: 'fin', role: 'finance' } }))
       .json.key;
     expectProblem(await api.request('POST', '/v1/members', { key: finance, body: {} }), 403, 'forbidden');
-    await api.request('POST', '/v1/partners', {
-      body: {
-        id: 'scoped',
-        name: 'Scoped',
-        earnRule: { pointsPerUnit: 1, unitMinor: 100 },
-        fundingRateMinor: 1,
-        reimbursementRateMinor: 1,
-      },
-    });
+    await api.request('POST', '/v1/partners', { body: partnerBody('scoped') });
     const readOnly = (
       await api.request('POST', '/v1/api-keys', {
         body: { name: 'ro', role: 'partner', partnerId: 'scoped', scopes: ['rewards:read'] },
@@ -271,15 +258,7 @@ describe('errors a new user runs into', () => {
   });
 
   it('409 insufficient-points, 409 conflict on a duplicate order, 422 on a reused key', async () => {
-    await api.request('POST', '/v1/partners', {
-      body: {
-        id: 'errs',
-        name: 'Errs',
-        earnRule: { pointsPerUnit: 1, unitMinor: 100 },
-        fundingRateMinor: 1,
-        reimbursementRateMinor: 1,
-      },
-    });
+    await api.request('POST', '/v1/partners', { body: partnerBody('errs') });
     const body = { partnerId: 'errs', amountMinor: 1000, currency: 'USD', orderRef: 'dup-1' };
     const key = randomUUID();
     expect(

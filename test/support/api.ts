@@ -67,3 +67,13 @@ export async function startTestApi(): Promise<TestApi> {
   };
   return { url: server.url, adminKey, store, server, request, close: () => server.close() };
 }
+
+/** The body of a plain partner (1 point per 100 minor units, rates 1), for tests to vary. */
+export const partnerBody = (id: string, overrides: Record<string, unknown> = {}) => ({
+  id,
+  name: `Partner ${id}`,
+  earnRule: { pointsPerUnit: 1, unitMinor: 100 },
+  fundingRateMinor: 1,
+  reimbursementRateMinor: 1,
+  ...overrides,
+});
