@@ -91,6 +91,15 @@ export class OutOfStockError extends DomainError {
   }
 }
 
+export class ReportTooLargeError extends DomainError {
+  constructor() {
+    super('report-too-large', 422, 'Report figures too large', {
+      detail:
+        'A figure of this report exceeds 2^53, which JSON numbers cannot carry exactly. Ask for a shorter period or one partner.',
+    });
+  }
+}
+
 export class IdempotencyKeyReusedError extends DomainError {
   constructor() {
     super('idempotency-key-reused', 422, 'Idempotency key reused', {

@@ -34,40 +34,51 @@ export const zeroCounters = (): SettlementCounters => ({
   reimbursementMinor: 0,
 });
 
-/** Add one aggregate shard's counters (missing counters are 0). */
-export function addCounters(
-  into: SettlementCounters,
-  shard: Partial<Record<keyof SettlementCounters, number>>,
-) {
-  for (const name of Object.keys(into) as (keyof SettlementCounters)[]) into[name] += shard[name] ?? 0;
-}
-
-export function settlementLine(counters: SettlementCounters): SettlementLine {
-  const owedToCoalitionMinor = counters.fundingMinor - counters.reversedFundingMinor;
-  const owedToPartnerMinor = counters.reimbursementMinor;
-  return {
+/**
+ * A partner's line from its exact (BigInt) counters. `undefined` when a figure is beyond 2^53,
+ * which a JSON number cannot carry exactly: the caller asks for a shorter period.
+ */
+export function settlementLine(
+  counters: Record<keyof SettlementCounters, bigint>,
+): SettlementLine | undefined {
+  const owedToCoalition = counters.fundingMinor - counters.reversedFundingMinor;
+  const owedToPartner = counters.reimbursementMinor;
+  return exactLine({
     issuedPoints: counters.issuedPoints,
     reversedPoints: counters.reversedPoints,
-    owedToCoalitionMinor,
+    owedToCoalitionMinor: owedToCoalition,
     redeemedPoints: counters.redeemedPoints,
-    owedToPartnerMinor,
-    netMinor: owedToCoalitionMinor - owedToPartnerMinor,
-  };
+    owedToPartnerMinor: owedToPartner,
+    netMinor: owedToCoalition - owedToPartner,
+  });
 }
 
 /** Totals across partners: each figure is the sum of the partners' figures, so the report balances. */
-export function totalOf(lines: SettlementLine[]): SettlementLine {
-  const total: SettlementLine = {
-    issuedPoints: 0,
-    reversedPoints: 0,
-    owedToCoalitionMinor: 0,
-    redeemedPoints: 0,
-    owedToPartnerMinor: 0,
-    netMinor: 0,
-  };
-  for (const line of lines)
-    for (const name of Object.keys(total) as (keyof SettlementLine)[]) total[name] += line[name];
-  return total;
+export function totalOf(lines: SettlementLine[]): SettlementLine | undefined {
+  const total = Object.fromEntries(LINE_FIELDS.map((name) => [name, 0n])) as Record<
+    keyof SettlementLine,
+    bigint
+  >;
+  for (const line of lines) for (const name of LINE_FIELDS) total[name] += BigInt(line[name]);
+  return exactLine(total);
+}
+
+const LINE_FIELDS = [
+  'issuedPoints',
+  'reversedPoints',
+  'owedToCoalitionMinor',
+  'redeemedPoints',
+  'owedToPartnerMinor',
+  'netMinor',
+] as const satisfies readonly (keyof SettlementLine)[];
+
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+function exactLine(line: Record<keyof SettlementLine, bigint>): SettlementLine | undefined {
+  if (LINE_FIELDS.some((name) => line[name] > SAFE || line[name] < -SAFE)) return undefined;
+  return Object.fromEntries(
+    LINE_FIELDS.map((name) => [name, Number(line[name])]),
+  ) as unknown as SettlementLine;
 }
 
 /** The calendar months a [from, to] day range touches (`YYYY-MM`). */

@@ -14,6 +14,9 @@ import { validateInput } from './middlewares/validate-input.ts';
 import { jsonResult } from './responses.ts';
 import type { HttpEvent, HttpResult, OperationInput, PipelineState } from './types.ts';
 
+/** Time kept in hand to answer (and log) after the last write attempt a request may start. */
+const DEADLINE_MARGIN_MS = 2_000;
+
 /**
  * Who calls a public route: the least privilege there is, a partner of no partner without scopes,
  * so a public operation that looks at its caller can never act as admin.
@@ -48,7 +51,7 @@ export function createRouteGroup<G extends RouteGroupName>(
   // middy hands the handler only (event, context): the middlewares' state travels keyed by event.
   const states = new WeakMap<HttpEvent, PipelineState>();
 
-  const dispatch = async (event: HttpEvent) => {
+  const dispatch = async (event: HttpEvent, context: Context) => {
     const internal = states.get(event) as PipelineState;
     const route = internal.route as NonNullable<PipelineState['route']>;
     const operation = table[route.operationId];
@@ -59,6 +62,7 @@ export function createRouteGroup<G extends RouteGroupName>(
       store: store(),
       principal,
       now: clock().toISOString(),
+      deadline: Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS,
       ...(internal.idempotency ? { idempotency: internal.idempotency } : {}),
     });
     return jsonResult(result.status, result.body, {

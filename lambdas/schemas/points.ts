@@ -2,6 +2,7 @@ import * as z from 'zod';
 import {
   channel,
   currencyCode,
+  idParam,
   MAX_AMOUNT,
   positiveInt,
   reference,
@@ -24,7 +25,7 @@ export const earnBody = z.strictObject({
 export const redemptionBody = z
   .strictObject({
     points: positiveInt.optional(),
-    rewardId: z.string().min(1).max(64).optional(),
+    rewardId: idParam('rwd').optional(),
     partnerId: slug.optional(),
     orderRef: reference.optional(),
     hold: z.boolean().optional(),

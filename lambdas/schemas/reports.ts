@@ -51,8 +51,6 @@ export const settlementResponse = z.object({
     z.object({
       partnerId: z.string(),
       name: z.string(),
-      fundingRateMinor: z.int(),
-      reimbursementRateMinor: z.int(),
       ...line,
     }),
   ),

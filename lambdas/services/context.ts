@@ -10,6 +10,11 @@ export interface RequestContext {
   idempotency?: IdempotencyRequest;
   /** The request's clock reading (ISO 8601 UTC): one value for the whole use case. */
   now: string;
+  /**
+   * Epoch ms after which no new write attempt may start: a retry loop gives up (429) while the
+   * function can still answer, so nothing commits after the caller was told it failed.
+   */
+  deadline?: number;
 }
 
 /** A response a use case produced; `replayed` when it came from an idempotency record. */
@@ -17,6 +22,11 @@ export interface UseCaseResponse extends StoredResponse {
   replayed: boolean;
   /** application/json unless said otherwise (reports also answer text/csv). */
   contentType?: string;
+}
+
+/** Whether another write attempt may still start. */
+export function withinDeadline(ctx: RequestContext): boolean {
+  return ctx.deadline === undefined || Date.now() < ctx.deadline;
 }
 
 export function respond(status: number, body: unknown): UseCaseResponse {

@@ -5,7 +5,7 @@ import {
 } from '../domain/errors.ts';
 import { putIdempotencyRecord, replayOf } from '../store/idempotency.ts';
 import { type TransactItem, TransactionCancelledError, transactWrite } from '../store/transactions.ts';
-import { type RequestContext, respond, type UseCaseResponse } from './context.ts';
+import { type RequestContext, respond, type UseCaseResponse, withinDeadline } from './context.ts';
 import { jitter } from './retry.ts';
 
 const MAX_ATTEMPTS = 5;
@@ -50,7 +50,7 @@ export async function createResource(
         if (problem) throw problem;
       }
       if (!error.isConflict) throw error;
-      if (attempt === MAX_ATTEMPTS)
+      if (attempt === MAX_ATTEMPTS || !withinDeadline(ctx))
         throw idempotency ? new IdempotencyInProgressError() : new TooManyConcurrentUpdatesError();
       await jitter(attempt);
     }

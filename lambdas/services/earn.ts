@@ -87,7 +87,12 @@ export async function earnPoints(
       };
       return {
         entry,
-        entryExtra: applied.tierChanged ? { tierChanged: applied.tierChanged } : {},
+        // The funding charged for these points, at this moment's rate: reversals net exactly this.
+        entryExtra: {
+          fundingRateMinor: partner.fundingRateMinor,
+          fundingMinor: points * partner.fundingRateMinor,
+          ...(applied.tierChanged ? { tierChanged: applied.tierChanged } : {}),
+        },
         points: applied.points,
         status: 201,
         items: [putOrderGuard(ctx.store, partnerId, body.orderRef, txnId)],

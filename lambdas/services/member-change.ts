@@ -20,7 +20,7 @@ import {
 } from '../store/ledger-store.ts';
 import { type MemberRecord, updateMemberPoints } from '../store/member-store.ts';
 import { type TransactItem, TransactionCancelledError, transactWrite } from '../store/transactions.ts';
-import type { RequestContext, UseCaseResponse } from './context.ts';
+import { type RequestContext, type UseCaseResponse, withinDeadline } from './context.ts';
 import { jitter } from './retry.ts';
 
 export interface MemberChangePlan {
@@ -61,6 +61,7 @@ export async function commitMemberChange<Loaded extends { member: MemberRecord |
   if (!idempotency) throw new Error('point-moving routes require an Idempotency-Key');
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     if (attempt > 0) await jitter(attempt);
+    if (!withinDeadline(ctx)) break;
     const loaded = await change.load();
     const plan = await planOrReplay(ctx, idempotency, change, loaded);
     if ('replayed' in plan) return plan;

@@ -3,7 +3,7 @@ import { newId } from '../domain/ids.ts';
 import { applyRedemption, MAX_BALANCE } from '../domain/member-ledger.ts';
 import { MAX_FUTURE_SKEW_MS, toUtc } from '../domain/time.ts';
 import type { RedemptionBody, RedemptionView, TransactionView } from '../schemas/points.ts';
-import { getReward, putOutboxEvent, type RewardRecord, redeemRewardUnit } from '../store/reward-store.ts';
+import { getReward, outOfStockEvent, type RewardRecord, redeemRewardUnit } from '../store/reward-store.ts';
 import type { TransactItem } from '../store/transactions.ts';
 import type { RequestContext, UseCaseResponse } from './context.ts';
 import { commitMemberChange } from './member-change.ts';
@@ -86,7 +86,13 @@ export async function redeemPoints(
       };
       return {
         entry,
-        entryExtra: { consumed: applied.consumed, redemption },
+        entryExtra: {
+          consumed: applied.consumed,
+          redemption,
+          // The reimbursement owed for these points, at this moment's rate: refunds net exactly this.
+          reimbursementRateMinor: partner?.reimbursementRateMinor ?? 0,
+          reimbursementMinor: requested * (partner?.reimbursementRateMinor ?? 0),
+        },
         points: applied.points,
         status: 201,
         responseShape: 'redemption',
@@ -113,7 +119,7 @@ export async function redeemPoints(
  * the body or, for a reward, the partner that offers it.
  */
 async function redemptionPartner(ctx: RequestContext, body: RedemptionBody): Promise<string | null> {
-  const partnerId = partnerOfRequest(ctx.principal, body.partnerId, false);
+  const partnerId = partnerOfRequest(ctx.principal, body.partnerId, body.rewardId === undefined);
   if (partnerId !== null || body.rewardId === undefined) return partnerId;
   const record = await getReward(ctx.store, body.rewardId);
   if (!record) throw new NotFoundError(`No reward ${body.rewardId}.`);
@@ -141,17 +147,8 @@ function rewardPart(
   }
   if (!reward.reward.active) throw new ConflictError(`Reward ${rewardId} is not active.`);
   if (reward.reward.inventory === 0) throw new OutOfStockError(rewardId);
-  const items = [redeemRewardUnit(ctx.store, reward, ctx.now)];
-  if (reward.reward.inventory === 1) {
-    items.push(
-      putOutboxEvent(ctx.store, `reward.out_of_stock#${rewardId}#v${reward.version}`, {
-        id: newId('evt', Date.parse(ctx.now)),
-        type: 'reward.out_of_stock',
-        occurredAt: ctx.now,
-        partnerId: reward.reward.partnerId,
-        data: { rewardId, name: reward.reward.name },
-      }),
-    );
-  }
+  const items = [redeemRewardUnit(ctx.store, reward)];
+  if (reward.reward.inventory === 1)
+    items.push(outOfStockEvent(ctx.store, reward, ctx.now, newId('evt', Date.parse(ctx.now))));
   return { reward, items };
 }

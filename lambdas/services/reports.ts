@@ -1,4 +1,4 @@
-import { ForbiddenError, NotFoundError } from '../domain/errors.ts';
+import { ForbiddenError, NotFoundError, ReportTooLargeError } from '../domain/errors.ts';
 import { type SettlementLine, settlementLine, totalOf } from '../domain/settlement.ts';
 import type { Partner } from '../schemas/partners.ts';
 import type { SettlementQuery } from '../schemas/reports.ts';
@@ -35,9 +35,7 @@ export async function settlementReport(
     partners.map(async (partner) => ({
       partnerId: partner.id,
       name: partner.name,
-      fundingRateMinor: partner.fundingRateMinor,
-      reimbursementRateMinor: partner.reimbursementRateMinor,
-      ...settlementLine(await partnerCounters(ctx.store, partner.id, query.from, query.to)),
+      ...exact(settlementLine(await partnerCounters(ctx.store, partner.id, query.from, query.to))),
     })),
   );
   const report = {
@@ -45,7 +43,7 @@ export async function settlementReport(
     to: query.to,
     currency: program.currency,
     partners: rows,
-    totals: totalOf(rows),
+    totals: exact(totalOf(rows)),
   };
   if (query.format === 'csv') {
     return { ...respond(200, null), body: settlementCsv(report), contentType: 'text/csv; charset=utf-8' };
@@ -80,8 +78,8 @@ export function settlementCsv(report: {
   const header = ['partnerId', 'name', 'currency', 'from', 'to', ...LINE_COLUMNS];
   const row = (id: string, name: string, line: SettlementLine) =>
     [
-      csvText(id),
-      csvText(name),
+      csvText(id, false),
+      csvText(name, true),
       report.currency,
       report.from,
       report.to,
@@ -96,8 +94,16 @@ export function settlementCsv(report: {
     .concat('\r\n');
 }
 
-/** Quote a text cell; a leading = + - @ would make spreadsheets run it as a formula. */
-function csvText(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+/**
+ * Quote a text cell. Free text with a leading = + - @ would make spreadsheets run it as a
+ * formula, so it is prefixed with '; ids are left exact (they are join keys).
+ */
+function csvText(value: string, freeText: boolean): string {
+  const safe = freeText && /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
   return `"${safe.replaceAll('"', '""')}"`;
+}
+
+function exact(line: SettlementLine | undefined): SettlementLine {
+  if (!line) throw new ReportTooLargeError();
+  return line;
 }

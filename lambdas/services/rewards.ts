@@ -1,4 +1,4 @@
-import { NotFoundError, ValidationError } from '../domain/errors.ts';
+import { ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import type { CreateRewardBody, Reward, UpdateRewardBody } from '../schemas/rewards.ts';
 import type { Principal } from '../store/api-key-store.ts';
@@ -60,8 +60,11 @@ export async function listCatalogue(
   ctx: RequestContext,
   query: { limit: number; cursor?: string; partnerId?: string; active?: 'true' | 'false' },
 ): Promise<UseCaseResponse> {
-  // A partner key lists its own catalogue whatever it asks for: other partners' rewards do not exist for it.
-  const partnerId = ctx.principal.role === 'partner' ? (ctx.principal.partnerId as string) : query.partnerId;
+  const own = ctx.principal.role === 'partner' ? (ctx.principal.partnerId as string) : undefined;
+  if (own !== undefined && query.partnerId !== undefined && query.partnerId !== own) {
+    throw new ForbiddenError('A partner key lists its own catalogue only; omit partnerId or send your own.');
+  }
+  const partnerId = own ?? query.partnerId;
   const page = await listRewards(ctx.store, {
     limit: query.limit,
     ...(query.cursor ? { cursor: query.cursor } : {}),
@@ -77,5 +80,8 @@ export async function changeReward(
   changes: UpdateRewardBody,
 ): Promise<UseCaseResponse> {
   await visibleReward(ctx, rewardId);
-  return respond(200, await updateReward(ctx.store, rewardId, changes, ctx.now));
+  return respond(
+    200,
+    await updateReward(ctx.store, rewardId, changes, ctx.now, () => newId('evt', Date.parse(ctx.now))),
+  );
 }

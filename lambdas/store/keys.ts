@@ -39,6 +39,11 @@ export const keys = {
     gsi1pk: `HISTORY#${memberId}`,
     gsi1sk: txnId === undefined ? 'TXN#' : `TXN#${txnId}`,
   }),
+  /** gsi3: a member's ledger at one partner, newest first: what a partner key may list. */
+  partnerHistory: (memberId: string, partnerId: string, txnId?: string) => ({
+    gsi3pk: `HISTORY#${memberId}#${partnerId}`,
+    gsi3sk: txnId === undefined ? 'TXN#' : `TXN#${txnId}`,
+  }),
   /** gsi2: find an entry by its public id (txn_, red_). */
   publicId: (id: string) => ({ gsi2pk: `ID#${id}`, gsi2sk: 'ID' }),
 

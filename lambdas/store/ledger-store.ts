@@ -25,6 +25,7 @@ export function ledgerEntryAttributes(txn: TransactionView, extra: Record<string
     txn,
     ...extra,
     ...keys.memberHistory(txn.memberId, txn.id),
+    ...(txn.partnerId ? keys.partnerHistory(txn.memberId, txn.partnerId, txn.id) : {}),
     ...keys.publicId(txn.id),
   };
 }
@@ -100,23 +101,18 @@ export async function listHistory(
   store: Store,
   query: HistoryQuery,
 ): Promise<{ items: TransactionView[]; nextCursor: string | null }> {
-  const { gsi1pk } = keys.memberHistory(query.memberId);
+  // A partner reads its own index (gsi3): its pages, and so its cursors, hold only its own entries.
+  const index = query.partnerId
+    ? { name: 'gsi3', ...prefixed('gsi3', keys.partnerHistory(query.memberId, query.partnerId)) }
+    : { name: 'gsi1', ...prefixed('gsi1', keys.memberHistory(query.memberId)) };
   let startKey = decodeCursor(query.cursor, {
     pk: { prefix: 'IDEM#' },
     sk: 'IDEM',
-    gsi1pk,
-    gsi1sk: { prefix: 'TXN#' },
+    [index.pkName]: index.pk,
+    [index.skName]: { prefix: 'TXN#' },
   });
-  const filters: string[] = [];
-  const values: Record<string, unknown> = { ':pk': gsi1pk, ':prefix': 'TXN#' };
-  if (query.type) {
-    filters.push('#type = :type');
-    values[':type'] = query.type;
-  }
-  if (query.partnerId) {
-    filters.push('partnerId = :partner');
-    values[':partner'] = query.partnerId;
-  }
+  const values: Record<string, unknown> = { ':pk': index.pk, ':prefix': 'TXN#' };
+  if (query.type) values[':type'] = query.type;
   const items: TransactionView[] = [];
   let lastKey: Record<string, unknown> | undefined;
   let reads = 0;
@@ -124,11 +120,12 @@ export async function listHistory(
     const result = await store.db.send(
       new QueryCommand({
         TableName: store.tableName,
-        IndexName: 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :pk AND begins_with(gsi1sk, :prefix)',
+        IndexName: index.name,
+        KeyConditionExpression: `${index.pkName} = :pk AND begins_with(${index.skName}, :prefix)`,
         ExpressionAttributeValues: values,
-        ...(query.type ? { ExpressionAttributeNames: { '#type': 'type' } } : {}),
-        ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
+        ...(query.type
+          ? { ExpressionAttributeNames: { '#type': 'type' }, FilterExpression: '#type = :type' }
+          : {}),
         ScanIndexForward: false,
         Limit: query.limit - items.length,
         ExclusiveStartKey: startKey,
@@ -138,8 +135,8 @@ export async function listHistory(
     lastKey = result.LastEvaluatedKey;
     startKey = lastKey as Record<string, string> | undefined;
     reads++;
-    // A partner's view of a member busy at other partners may be sparse: answer a short page with
-    // a cursor rather than reading on for longer than a request should take.
+    // A type filter over a long history may be sparse: answer a short page with a cursor rather
+    // than reading on for longer than a request should take.
   } while (lastKey && items.length < query.limit && reads < MAX_READS_PER_PAGE);
   return { items, nextCursor: encodeCursor(lastKey) };
 }
@@ -221,4 +218,9 @@ function redemptionViewOf(raw: Record<string, unknown>): RedemptionView {
     orderRef: (raw.orderRef as string | null | undefined) ?? null,
     createdAt: String(raw.createdAt),
   };
+}
+
+/** An index's key names and this query's partition value, from a `{ gsiNpk, gsiNsk }` key pair. */
+function prefixed(name: 'gsi1' | 'gsi3', key: Record<string, string>) {
+  return { pkName: `${name}pk`, skName: `${name}sk`, pk: String(key[`${name}pk`]) };
 }

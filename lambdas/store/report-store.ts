@@ -1,36 +1,46 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { addCounters, monthsBetween, type SettlementCounters, zeroCounters } from '../domain/settlement.ts';
+import { type AttributeValue, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { monthsBetween, type SettlementCounters, zeroCounters } from '../domain/settlement.ts';
 import type { Store } from './client.ts';
 import { keys } from './keys.ts';
 
 /**
  * Sum a partner's day counters over [from, to] (days inclusive): one Query per month, reading at
- * most 16 shard items per day, whatever the number of members or transactions.
+ * most 16 shard items per day, whatever the number of members or transactions. Counters are read
+ * as exact decimals and summed as BigInt: a busy partner's totals may pass 2^53.
  */
 export async function partnerCounters(
   store: Store,
   partnerId: string,
   from: string,
   to: string,
-): Promise<SettlementCounters> {
-  const total = zeroCounters();
+): Promise<Record<keyof SettlementCounters, bigint>> {
+  const total = Object.fromEntries(Object.keys(zeroCounters()).map((name) => [name, 0n])) as Record<
+    keyof SettlementCounters,
+    bigint
+  >;
   for (const month of monthsBetween(from, to)) {
-    let startKey: Record<string, unknown> | undefined;
+    let startKey: Record<string, AttributeValue> | undefined;
     do {
+      // The low-level command: numbers come back as strings, so nothing is rounded on the way in.
       const page = await store.db.send(
         new QueryCommand({
           TableName: store.tableName,
           KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
           ExpressionAttributeValues: {
-            ':pk': keys.aggregatePartition(partnerId, month),
-            ':from': `${from}#`,
-            ':to': `${to}#~`,
+            ':pk': { S: keys.aggregatePartition(partnerId, month) },
+            ':from': { S: `${from}#` },
+            ':to': { S: `${to}#~` },
           },
           ConsistentRead: true,
           ExclusiveStartKey: startKey,
         }),
       );
-      for (const item of page.Items ?? []) addCounters(total, item as Partial<SettlementCounters>);
+      for (const item of page.Items ?? []) {
+        for (const name of Object.keys(total) as (keyof SettlementCounters)[]) {
+          const value = item[name]?.N;
+          if (value !== undefined) total[name] += BigInt(value);
+        }
+      }
       startKey = page.LastEvaluatedKey;
     } while (startKey);
   }

@@ -5,12 +5,15 @@ import type { Reward, UpdateRewardBody } from '../schemas/rewards.ts';
 import type { Store } from './client.ts';
 import { keys } from './keys.ts';
 import { decodeCursor, encodeCursor } from './pagination.ts';
-import type { TransactItem } from './transactions.ts';
+import { type TransactItem, TransactionCancelledError, transactWrite } from './transactions.ts';
 
-/** A reward as stored: its API view in one map (what gsi1 projects) and a version for races. */
+/**
+ * A reward as stored: its API view in one map (what gsi1 projects) and the version of its
+ * catalogue fields, bumped by every PATCH (not by redemptions, which only move `inventory`).
+ */
 export interface RewardRecord {
   reward: Reward;
-  version: number;
+  catalogueVersion: number;
 }
 
 /** Rebuild the view in API field order (DynamoDB does not keep map key order). */
@@ -30,7 +33,10 @@ export function rewardViewOf(raw: Record<string, unknown>): Reward {
 }
 
 export function rewardFromItem(item: Record<string, unknown>): RewardRecord {
-  return { reward: rewardViewOf(item.reward as Record<string, unknown>), version: Number(item.version) };
+  return {
+    reward: rewardViewOf(item.reward as Record<string, unknown>),
+    catalogueVersion: Number(item.catalogueVersion),
+  };
 }
 
 export function putNewReward(store: Store, reward: Reward): TransactItem {
@@ -43,7 +49,7 @@ export function putNewReward(store: Store, reward: Reward): TransactItem {
         entity: 'reward',
         partnerId: reward.partnerId,
         reward,
-        version: 0,
+        catalogueVersion: 0,
       },
       ConditionExpression: 'attribute_not_exists(pk)',
     },
@@ -95,32 +101,40 @@ export async function listRewards(
   };
 }
 
-/** Change catalogue fields; bumps the version so a redemption planned on the old state retries. */
+/**
+ * Change catalogue fields; bumps the catalogue version so a redemption planned on the old fields
+ * plans again. Setting `inventory` to 0 from anything else sells the reward out: that change and
+ * its `reward.out_of_stock` outbox item are one transaction.
+ */
 export async function updateReward(
   store: Store,
   rewardId: string,
   changes: UpdateRewardBody,
   now: string,
+  newEventId: () => string,
 ): Promise<Reward> {
   const fields = { ...changes, updatedAt: now };
-  const names: Record<string, string> = { '#reward': 'reward', '#version': 'version' };
+  const names: Record<string, string> = { '#reward': 'reward', '#version': 'catalogueVersion' };
   const values: Record<string, unknown> = { ':one': 1 };
   const sets = Object.entries(fields).map(([field, value], i) => {
     names[`#f${i}`] = field;
     values[`:v${i}`] = value;
     return `#reward.#f${i} = :v${i}`;
   });
+  const update = {
+    TableName: store.tableName,
+    Key: keys.reward(rewardId),
+    UpdateExpression: `SET ${sets.join(', ')} ADD #version :one`,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
+  if (changes.inventory === 0 && (await sellOutByPatch(store, update, rewardId, now, newEventId))) {
+    const record = await getReward(store, rewardId);
+    if (record) return record.reward;
+  }
   try {
     const { Attributes } = await store.db.send(
-      new UpdateCommand({
-        TableName: store.tableName,
-        Key: keys.reward(rewardId),
-        UpdateExpression: `SET ${sets.join(', ')} ADD #version :one`,
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ReturnValues: 'ALL_NEW',
-      }),
+      new UpdateCommand({ ...update, ConditionExpression: 'attribute_exists(pk)', ReturnValues: 'ALL_NEW' }),
     );
     return rewardFromItem(Attributes ?? {}).reward;
   } catch (error) {
@@ -129,35 +143,87 @@ export async function updateReward(
   }
 }
 
+/** The PATCH that takes stock to 0, with its event; false when there was no stock to take (or no reward). */
+async function sellOutByPatch(
+  store: Store,
+  update: { TableName: string; Key: Record<string, string>; UpdateExpression: string } & Record<
+    string,
+    unknown
+  >,
+  rewardId: string,
+  now: string,
+  newEventId: () => string,
+): Promise<boolean> {
+  const record = await getReward(store, rewardId);
+  if (!record || record.reward.inventory === 0) return false;
+  try {
+    await transactWrite(store, [
+      {
+        Update: {
+          ...(update as { TableName: string; Key: Record<string, string>; UpdateExpression: string }),
+          ExpressionAttributeNames: { ...(update.ExpressionAttributeNames as Record<string, string>) },
+          ExpressionAttributeValues: {
+            ...(update.ExpressionAttributeValues as Record<string, unknown>),
+            ':seen': record.catalogueVersion,
+          },
+          ConditionExpression: '#version = :seen',
+        },
+      },
+      outOfStockEvent(store, record, now, newEventId()),
+    ]);
+    return true;
+  } catch (error) {
+    if (error instanceof TransactionCancelledError) return false; // changed meanwhile: plain update below
+    throw error;
+  }
+}
+
+/** The `reward.out_of_stock` outbox item, keyed by the catalogue version: once per sell-out. */
+export function outOfStockEvent(
+  store: Store,
+  record: RewardRecord,
+  now: string,
+  eventId: string,
+): TransactItem {
+  return putOutboxEvent(store, `reward.out_of_stock#${record.reward.id}#cv${record.catalogueVersion}`, {
+    id: eventId,
+    type: 'reward.out_of_stock',
+    occurredAt: now,
+    partnerId: record.reward.partnerId,
+    data: { rewardId: record.reward.id, name: record.reward.name },
+  });
+}
+
 /**
- * The reward's part of a redemption: take one unit (or, for unlimited stock, only check nothing
- * changed), conditioned on the version the redemption was planned on.
+ * The reward's part of a redemption, conditioned on the catalogue fields it was planned on. Units
+ * other than the last are taken with a commutative `ADD -1` (concurrent buyers do not collide),
+ * guarded by `inventory >= 2`; the last unit is taken exactly (`inventory = 1`), so exactly one
+ * redemption sells the reward out and records it. A failed condition means: read again, plan again.
  */
-export function redeemRewardUnit(store: Store, record: RewardRecord, now: string): TransactItem {
-  const condition = {
-    TableName: store.tableName,
-    Key: keys.reward(record.reward.id),
-    ConditionExpression: '#version = :version',
-  };
+export function redeemRewardUnit(store: Store, record: RewardRecord): TransactItem {
+  const key = { TableName: store.tableName, Key: keys.reward(record.reward.id) };
+  const names = { '#reward': 'reward', '#version': 'catalogueVersion' };
   if (record.reward.inventory === null) {
     return {
       ConditionCheck: {
-        ...condition,
-        ExpressionAttributeNames: { '#version': 'version' },
-        ExpressionAttributeValues: { ':version': record.version },
+        ...key,
+        ConditionExpression: '#version = :version',
+        ExpressionAttributeNames: { '#version': 'catalogueVersion' },
+        ExpressionAttributeValues: { ':version': record.catalogueVersion },
       },
     };
   }
+  const last = record.reward.inventory === 1;
   return {
     Update: {
-      ...condition,
-      UpdateExpression: 'SET #reward.inventory = :left, #reward.updatedAt = :now, #version = :next',
-      ExpressionAttributeNames: { '#reward': 'reward', '#version': 'version' },
+      ...key,
+      UpdateExpression: 'ADD #reward.inventory :minusOne',
+      ConditionExpression: `#version = :version AND #reward.inventory ${last ? '= :one' : '>= :two'}`,
+      ExpressionAttributeNames: names,
       ExpressionAttributeValues: {
-        ':version': record.version,
-        ':left': record.reward.inventory - 1,
-        ':now': now,
-        ':next': record.version + 1,
+        ':version': record.catalogueVersion,
+        ':minusOne': -1,
+        ...(last ? { ':one': 1 } : { ':two': 2 }),
       },
     },
   };

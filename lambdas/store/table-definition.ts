@@ -34,10 +34,27 @@ export const tableDefinition = {
       sortKey: 'gsi2sk',
       projection: 'KEYS_ONLY',
     },
+    {
+      // A member's history at one partner: a partner key's view, which never reads (or points its
+      // cursor at) another partner's entries.
+      name: 'gsi3',
+      partitionKey: 'gsi3pk',
+      sortKey: 'gsi3sk',
+      projection: { include: ['txn', 'type'] },
+    },
   ] as IndexDefinition[],
 } as const;
 
-export const keyAttributes = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk'] as const;
+export const keyAttributes = [
+  'pk',
+  'sk',
+  'gsi1pk',
+  'gsi1sk',
+  'gsi2pk',
+  'gsi2sk',
+  'gsi3pk',
+  'gsi3sk',
+] as const;
 
 /** Input for `CreateTable` (local runtime and tests). On AWS the CDK construct creates the table. */
 export function createTableInput(tableName: string) {

@@ -129,7 +129,11 @@ describe('hostile input', () => {
       expect(response.status).toBe(400);
     }
     expect(
-      (await api.request('POST', `/v1/members/${memberId}/redemptions`, { body: { points: 1 } })).status,
+      (
+        await api.request('POST', `/v1/members/${memberId}/redemptions`, {
+          body: { points: 1, partnerId: 'fuzz' },
+        })
+      ).status,
     ).toBe(409);
     expect(await snapshotTable(api.store)).toBe(before);
   });

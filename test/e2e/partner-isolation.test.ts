@@ -142,11 +142,10 @@ const attempts: Record<string, () => Promise<{ response: ApiResponse; allowed: n
     }),
     allowed: [403],
   }),
-  'GET /v1/rewards': async () => {
-    const response = await asB('GET', '/v1/rewards?partnerId=brand-a');
-    expect(response.json.items).toEqual([]);
-    return { response, allowed: [200] };
-  },
+  'GET /v1/rewards': async () => ({
+    response: await asB('GET', '/v1/rewards?partnerId=brand-a'),
+    allowed: [403],
+  }),
   'GET /v1/rewards/{rewardId}': async () => ({
     response: await asB('GET', `/v1/rewards/${a.rewardId}`),
     allowed: [404],
@@ -250,5 +249,23 @@ describe('partner lifecycle', () => {
         })
       ).status,
     ).toBe(201);
+  });
+});
+
+describe('cursors', () => {
+  it('never point a partner at another partner’s entries (no idempotency keys or ids in them)', async () => {
+    for (let i = 0; i < 12; i++) {
+      await api.request('POST', `/v1/members/${a.memberId}/earn`, {
+        key: a.key,
+        idempotencyKey: `A-secret-idem-order-${i}`,
+        body: { amountMinor: 100, currency: 'USD', orderRef: `a-cursor-${i}` },
+      });
+    }
+    const page = await asB('GET', `/v1/members/${a.memberId}/transactions?limit=1`);
+    expect(page.json).toEqual({ items: [], nextCursor: null });
+    const own = await api.request('GET', `/v1/members/${a.memberId}/transactions?limit=1`, { key: a.key });
+    const decoded = Buffer.from(own.json.nextCursor, 'base64url').toString();
+    expect(decoded).toContain('brand-a'); // A's own cursor points at A's own entries
+    expect(decoded).not.toContain('brand-b');
   });
 });

@@ -274,7 +274,9 @@ describe('errors a new user runs into', () => {
       'idempotency-key-reused',
     );
     expectProblem(
-      await api.request('POST', `/v1/members/${memberId}/redemptions`, { body: { points: 1_000_000 } }),
+      await api.request('POST', `/v1/members/${memberId}/redemptions`, {
+        body: { points: 1_000_000, partnerId: 'errs' },
+      }),
       409,
       'insufficient-points',
     );

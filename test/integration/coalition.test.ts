@@ -3,11 +3,13 @@ import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ConflictError,
+  ForbiddenError,
   NotFoundError,
   OutOfStockError,
   ValidationError,
 } from '../../lambdas/domain/errors.ts';
 import { changePartner } from '../../lambdas/services/partners.ts';
+import { redeemPoints } from '../../lambdas/services/redeem.ts';
 import { settlementReport } from '../../lambdas/services/reports.ts';
 import { changeReward, createReward, listCatalogue } from '../../lambdas/services/rewards.ts';
 import type { Store } from '../../lambdas/store/client.ts';
@@ -177,8 +179,6 @@ describe('settlement', () => {
         {
           partnerId: 'alpha',
           name: 'Partner alpha',
-          fundingRateMinor: 5,
-          reimbursementRateMinor: 1,
           issuedPoints: 110,
           reversedPoints: 0,
           owedToCoalitionMinor: 250,
@@ -189,8 +189,6 @@ describe('settlement', () => {
         {
           partnerId: 'beta',
           name: 'Partner beta',
-          fundingRateMinor: 1,
-          reimbursementRateMinor: 3,
           issuedPoints: 50,
           reversedPoints: 0,
           owedToCoalitionMinor: 50,
@@ -299,9 +297,65 @@ describe('catalogue listing', () => {
     );
     expect([...page1.items, ...page2.items]).toHaveLength(3);
     expect(page2.nextCursor).toBeNull();
-    const asBeta = parse(
-      await listCatalogue(contextFor(local, partnerPrincipal('beta')), { limit: 25, partnerId: 'alpha' }),
-    );
+    await expect(
+      listCatalogue(contextFor(local, partnerPrincipal('beta')), { limit: 25, partnerId: 'alpha' }),
+    ).rejects.toBeInstanceOf(ForbiddenError);
+    const asBeta = parse(await listCatalogue(contextFor(local, partnerPrincipal('beta')), { limit: 25 }));
     expect(asBeta.items.map((r: { name: string }) => r.name)).toEqual(['B1']);
+  });
+});
+
+describe('edges of coalition money and stock', () => {
+  it('refuses a settlement whose figures pass 2^53 with 422, instead of failing or rounding', async () => {
+    const local = await createTestStore('settlement-huge');
+    await createTestPartner(local, 'big');
+    await changePartner(contextFor(local, admin), 'big', {
+      earnRule: { pointsPerUnit: 1000, unitMinor: 1 },
+      fundingRateMinor: 1000,
+    });
+    const c = ledgerCalls(local, partnerPrincipal('big'));
+    // Each earn: 10⁹ minor × 1000 = 10¹² points, funding 10¹⁵; ten of them pass 2^53 ≈ 9.007 × 10¹⁵.
+    for (let i = 0; i < 10; i++) await c.earn(await c.newMember(), { amountMinor: 1_000_000_000 });
+    const today = new Date().toISOString().slice(0, 10);
+    await expect(
+      settlementReport(contextFor(local, admin), { from: today, to: today, format: 'json' }),
+    ).rejects.toThrow(/exceeds 2\^53/);
+  });
+
+  it('records reward.out_of_stock when a PATCH takes stock to 0, once', async () => {
+    const reward = await newReward(fuel, { inventory: 4 });
+    await changeReward(contextFor(store, fuel), reward.id, { inventory: 0 });
+    await changeReward(contextFor(store, fuel), reward.id, { inventory: 0 });
+    const events = await store.db.send(
+      new ScanCommand({
+        TableName: store.tableName,
+        FilterExpression: 'entity = :event AND #event.#data.rewardId = :reward',
+        ExpressionAttributeNames: { '#event': 'event', '#data': 'data' },
+        ExpressionAttributeValues: { ':event': 'event', ':reward': reward.id },
+      }),
+    );
+    expect(events.Items).toHaveLength(1);
+  });
+
+  it('asks an admin to name the partner of a points redemption, so every redemption has one', async () => {
+    const memberId = await calls.newMember();
+    await calls.earn(memberId, { amountMinor: 10_000 });
+    await expect(calls.redeem(memberId, 5, { principal: admin })).rejects.toBeInstanceOf(ValidationError);
+    const redeemed = parse(
+      await calls.redeem(memberId, 5, { principal: admin, body: { partnerId: 'grocer' } }),
+    );
+    expect(redeemed.redemption.partnerId).toBe('grocer');
+  });
+
+  it('stops retrying at the request deadline with 429, having written nothing', async () => {
+    const memberId = await calls.newMember();
+    const before = await snapshotTable(store);
+    const body = { points: 1 };
+    const ctx = {
+      ...contextFor(store, grocer, { idempotencyKey: randomUUID(), body }),
+      deadline: Date.now() - 1,
+    };
+    await expect(redeemPoints(ctx, memberId, body)).rejects.toMatchObject({ status: 429 });
+    expect(await snapshotTable(store)).toBe(before);
   });
 });
