@@ -47,18 +47,19 @@ export function eventOfRecord(record: DynamoDBRecord): LoyaltyEvent | undefined 
   if (item.entity === 'event') return outboxEventOf(item);
   if (item.entity !== 'ledger') return undefined;
 
-  const txnId = String(item.txnId ?? '');
+  // The entry's `txn` map is the transaction as the API shows it: the event is built from it alone.
   const txn = item.txn as Record<string, unknown> | undefined;
-  if (!txnId.startsWith('txn_') || !txn || typeof item.type !== 'string' || !item.memberId) {
+  const txnId = String(txn?.id ?? '');
+  if (!txn || !txnId.startsWith('txn_') || typeof txn.type !== 'string' || !txn.memberId) {
     throw new Error(`malformed ledger entry ${JSON.stringify({ pk: item.pk, sk: item.sk, txnId })}`);
   }
   return {
     id: `evt_${txnId.slice('txn_'.length)}`,
-    type: eventTypeOf[item.type] ?? `points.${item.type}`,
+    type: eventTypeOf[txn.type] ?? `points.${txn.type}`,
     version: 1,
-    occurredAt: String(item.createdAt ?? txn.createdAt),
-    memberId: String(item.memberId),
-    partnerId: (item.partnerId as string | null | undefined) ?? null,
+    occurredAt: String(txn.createdAt),
+    memberId: String(txn.memberId),
+    partnerId: (txn.partnerId as string | null | undefined) ?? null,
     data: txn,
   };
 }

@@ -72,7 +72,8 @@ export async function commitMemberChange<Loaded extends { member: MemberRecord |
 
     const entry = {
       ...ledgerEntryAttributes(plan.entry, plan.entryExtra),
-      responseShape: plan.responseShape ?? 'transaction',
+      // The response is rendered from the entry's attributes (ledgerResponseBody), not stored twice.
+      ...(plan.responseShape === 'redemption' ? { responseShape: plan.responseShape } : {}),
       balances: balancesOf(plan.points),
     };
     const body = ledgerResponseBody(entry);

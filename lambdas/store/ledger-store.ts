@@ -14,13 +14,8 @@ import type { TransactItem } from './transactions.ts';
 export function ledgerEntryAttributes(txn: TransactionView, extra: Record<string, unknown> = {}) {
   return {
     entity: 'ledger',
-    // The response is rendered from these attributes (ledgerResponseBody), not stored twice.
-    responseShape: 'transaction' as LedgerResponseShape,
-    txnId: txn.id,
-    memberId: txn.memberId,
-    partnerId: txn.partnerId,
+    // Only what indexes filter on sits beside `txn` (the API view): entries stay under 1 KB.
     type: txn.type,
-    points: txn.points,
     createdAt: txn.createdAt,
     txn,
     ...extra,

@@ -25,7 +25,7 @@ export const tableDefinition = {
       name: 'gsi1',
       partitionKey: 'gsi1pk',
       sortKey: 'gsi1sk',
-      projection: { include: ['txn', 'partnerId', 'type', 'reward'] },
+      projection: { include: ['txn', 'type', 'reward'] },
     },
     {
       // Lookup of a ledger entry, redemption or API key by its public id.

@@ -23,11 +23,7 @@ function ledgerInsert(txnId: string, type = 'earn', overrides: Record<string, un
     pk: `IDEM#acme#${txnId}`,
     sk: 'IDEM',
     entity: 'ledger',
-    txnId,
-    memberId: 'mem_01',
-    partnerId: 'acme',
     type,
-    points: 120,
     createdAt: '2025-03-01T10:00:05.000Z',
     txn: txn(txnId, type),
     ...overrides,
@@ -64,7 +60,8 @@ describe('eventOfRecord', () => {
   });
 
   it('keeps a coalition-wide entry without partner as partnerId null', () => {
-    expect(eventOfRecord(ledgerInsert('txn_4', 'earn', { partnerId: null }))?.partnerId).toBeNull();
+    const entry = ledgerInsert('txn_4', 'expire', { txn: { ...txn('txn_4', 'expire'), partnerId: null } });
+    expect(eventOfRecord(entry)?.partnerId).toBeNull();
   });
 
   it('ignores modifications and items that are not ledger entries', () => {
@@ -73,7 +70,9 @@ describe('eventOfRecord', () => {
   });
 
   it('refuses a ledger entry without a transaction id', () => {
-    expect(() => eventOfRecord(ledgerInsert('txn_7', 'earn', { txnId: undefined }))).toThrow(/malformed/);
+    expect(() =>
+      eventOfRecord(ledgerInsert('txn_7', 'earn', { txn: { ...txn('txn_7', 'earn'), id: undefined } })),
+    ).toThrow(/malformed/);
   });
 
   it('builds the PutEvents entry with source loyalty.api and the type as detail-type', () => {
