@@ -63,7 +63,8 @@ export function totalOf(lines: SettlementLine[]): SettlementLine | undefined {
   return exactLine(total);
 }
 
-const LINE_FIELDS = [
+/** A settlement line's figures, in report (and CSV column) order. */
+export const LINE_FIELDS = [
   'issuedPoints',
   'reversedPoints',
   'owedToCoalitionMinor',

@@ -1,20 +1,11 @@
 import { ForbiddenError, NotFoundError, ReportTooLargeError } from '../domain/errors.ts';
-import { type SettlementLine, settlementLine, totalOf } from '../domain/settlement.ts';
+import { LINE_FIELDS, type SettlementLine, settlementLine, totalOf } from '../domain/settlement.ts';
 import type { Partner } from '../schemas/partners.ts';
 import type { SettlementQuery } from '../schemas/reports.ts';
 import { getPartner, listPartners } from '../store/partner-store.ts';
 import { getProgram } from '../store/program-store.ts';
 import { partnerCounters } from '../store/report-store.ts';
 import { type RequestContext, respond, type UseCaseResponse } from './context.ts';
-
-const LINE_COLUMNS = [
-  'issuedPoints',
-  'reversedPoints',
-  'owedToCoalitionMinor',
-  'redeemedPoints',
-  'owedToPartnerMinor',
-  'netMinor',
-] as const satisfies readonly (keyof SettlementLine)[];
 
 /**
  * GET /v1/reports/settlement: per partner, funding owed for points issued (net of reversals),
@@ -75,7 +66,7 @@ export function settlementCsv(report: {
   partners: ({ partnerId: string; name: string } & SettlementLine)[];
   totals: SettlementLine;
 }): string {
-  const header = ['partnerId', 'name', 'currency', 'from', 'to', ...LINE_COLUMNS];
+  const header = ['partnerId', 'name', 'currency', 'from', 'to', ...LINE_FIELDS];
   const row = (id: string, name: string, line: SettlementLine) =>
     [
       csvText(id, false),
@@ -83,7 +74,7 @@ export function settlementCsv(report: {
       report.currency,
       report.from,
       report.to,
-      ...LINE_COLUMNS.map((c) => String(line[c])),
+      ...LINE_FIELDS.map((c) => String(line[c])),
     ].join(',');
   return [
     header.join(','),

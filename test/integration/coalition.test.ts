@@ -29,6 +29,17 @@ beforeAll(async () => {
   await createTestPartner(store, 'fuel');
 });
 
+/** The outbox items recorded for a reward (the publisher turns each into one event). */
+const outOfStockEvents = (rewardId: string) =>
+  store.db.send(
+    new ScanCommand({
+      TableName: store.tableName,
+      FilterExpression: 'entity = :event AND #event.#data.rewardId = :reward',
+      ExpressionAttributeNames: { '#event': 'event', '#data': 'data' },
+      ExpressionAttributeValues: { ':event': 'event', ':reward': rewardId },
+    }),
+  );
+
 async function newReward(principal = fuel, fields: { inventory?: number | null; costPoints?: number } = {}) {
   const body = {
     name: 'Car wash',
@@ -104,14 +115,7 @@ describe('rewards', () => {
     const after = await changeReward(contextFor(store, fuel), reward.id, { name: 'Car wash (sold out)' });
     expect(parse(after).inventory).toBe(0);
     // reward.out_of_stock is recorded exactly once, as an outbox item for the event publisher.
-    const events = await store.db.send(
-      new ScanCommand({
-        TableName: store.tableName,
-        FilterExpression: 'entity = :event AND #event.#data.rewardId = :reward',
-        ExpressionAttributeNames: { '#event': 'event', '#data': 'data' },
-        ExpressionAttributeValues: { ':event': 'event', ':reward': reward.id },
-      }),
-    );
+    const events = await outOfStockEvents(reward.id);
     expect(events.Items).toHaveLength(1);
     expect(events.Items?.[0]?.event).toMatchObject({
       type: 'reward.out_of_stock',
@@ -326,14 +330,7 @@ describe('edges of coalition money and stock', () => {
     const reward = await newReward(fuel, { inventory: 4 });
     await changeReward(contextFor(store, fuel), reward.id, { inventory: 0 });
     await changeReward(contextFor(store, fuel), reward.id, { inventory: 0 });
-    const events = await store.db.send(
-      new ScanCommand({
-        TableName: store.tableName,
-        FilterExpression: 'entity = :event AND #event.#data.rewardId = :reward',
-        ExpressionAttributeNames: { '#event': 'event', '#data': 'data' },
-        ExpressionAttributeValues: { ':event': 'event', ':reward': reward.id },
-      }),
-    );
+    const events = await outOfStockEvents(reward.id);
     expect(events.Items).toHaveLength(1);
   });
 
