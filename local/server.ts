@@ -135,7 +135,9 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     const status = result.statusCode ?? 200;
     res.writeHead(status, result.headers as Record<string, string>);
     res.end(result.body ?? '');
-    options.onRequest?.(`${req.method} ${req.url} → ${status} (${Date.now() - started} ms)`);
+    // The path only: query strings carry customer references (externalRef) that have no place in logs.
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    options.onRequest?.(`${req.method} ${path} → ${status} (${Date.now() - started} ms)`);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -5,7 +5,7 @@
  */
 import type { Tier } from '../schemas/program.ts';
 import { InsufficientPointsError } from './errors.ts';
-import { addDays, dayOf, monthOf, monthsInWindow, startOfMonthAfter } from './time.ts';
+import { addDays, dayOf, monthOf, monthsInWindow, nextMidnight, startOfMonthAfter } from './time.ts';
 
 /** Largest points in one transaction, and largest balance or lifetime total: far below 2^53. */
 export const MAX_POINTS_PER_TRANSACTION = 1_000_000_000_000;
@@ -22,7 +22,7 @@ export interface MemberPoints {
   lifetimeRedeemed: number;
   /** Posted, unconsumed points by expiry date (`YYYY-MM-DD`, the first day they are gone) or `never`. */
   lots: Record<string, number>;
-  /** Points not yet available, by `availableAt|expiryKey` (availableAt an ISO instant). */
+  /** Points not yet available, by `availableAt|expiryKey` (availableAt a UTC midnight). */
   pendingLots: Record<string, number>;
   /** Qualifying points by month earned (`YYYY-MM`), pruned to the tier window. */
   qualifying: Record<string, number>;
@@ -112,7 +112,9 @@ export function applyEarn(
   const points = structuredClone(before);
   const expiryKey = expiryKeyFor(occurredAt, policy.expiryMonths);
   // Without a pending period points post now, even when a till's clock runs a little ahead of ours.
-  const availableAt = policy.pendingDays > 0 ? addDays(occurredAt, policy.pendingDays) : now;
+  // With one, they become available at the first midnight (UTC) after the period: lots are per day,
+  // so a member earning all day long keeps one pending lot per day, not one per purchase.
+  const availableAt = policy.pendingDays > 0 ? nextMidnight(addDays(occurredAt, policy.pendingDays)) : now;
   const status = availableAt > now ? 'pending' : 'posted';
   if (earned === 0) {
     // a zero-point purchase still counts as a transaction, but opens no lot

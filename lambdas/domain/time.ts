@@ -18,6 +18,13 @@ export function startOfMonthAfter(iso: string, months: number): string {
   return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + months, 1)).toISOString();
 }
 
+/** The first midnight (UTC) at or after `iso`. */
+export function nextMidnight(iso: string): string {
+  const date = new Date(iso);
+  const midnight = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate());
+  return new Date(midnight === date.getTime() ? midnight : midnight + 86_400_000).toISOString();
+}
+
 export function addDays(iso: string, days: number): string {
   return new Date(new Date(iso).getTime() + days * 86_400_000).toISOString();
 }

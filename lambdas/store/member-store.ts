@@ -1,4 +1,5 @@
 import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { TooManyConcurrentUpdatesError } from '../domain/errors.ts';
 import type { MemberPoints } from '../domain/member-ledger.ts';
 import type { Store } from './client.ts';
 import { keys } from './keys.ts';
@@ -113,7 +114,10 @@ export async function batchGet(
   let pending: Record<string, unknown>[] = itemKeys;
   for (let attempt = 0; pending.length > 0; attempt++) {
     if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * 2 ** attempt));
-    if (attempt > 6) throw new Error('BatchGetItem left keys unprocessed after 6 retries');
+    if (attempt > 6)
+      throw new TooManyConcurrentUpdatesError(
+        'DynamoDB is throttling reads. Retry shortly with the same Idempotency-Key.',
+      );
     const result = await store.db.send(
       new BatchGetCommand({
         RequestItems: { [store.tableName]: { Keys: pending, ConsistentRead: true } },

@@ -82,17 +82,17 @@ describe('pending and clock skew', () => {
       );
       expect(earned.transaction).toMatchObject({
         status: 'pending',
-        availableAt: '2026-05-15T10:00:00.000Z',
+        availableAt: '2026-05-16T00:00:00.000Z',
       });
       expect(earned.balances).toMatchObject({ available: 0, pending: 30 });
-      await expect(calls.redeem(memberId, 30, { now: '2026-05-15T09:59:59.000Z' })).rejects.toBeInstanceOf(
+      await expect(calls.redeem(memberId, 30, { now: '2026-05-15T23:59:59.000Z' })).rejects.toBeInstanceOf(
         InsufficientPointsError,
       );
       expect((await calls.member(memberId, '2026-05-16T00:00:00.000Z')).balances).toMatchObject({
         available: 30,
         pending: 0,
       });
-      const redeemed = parse(await calls.redeem(memberId, 30, { now: '2026-05-15T10:00:00.000Z' }));
+      const redeemed = parse(await calls.redeem(memberId, 30, { now: '2026-05-16T00:00:00.000Z' }));
       expect(redeemed.balances).toMatchObject({ available: 0, pending: 0 });
     } finally {
       await replaceProgram(contextFor(store, admin), { ...defaultProgram, expiryMonths: 1 });

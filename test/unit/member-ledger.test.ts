@@ -49,7 +49,7 @@ describe('member ledger', () => {
     it('holds points as pending until pendingDays after the purchase', () => {
       const applied = applyEarn(fresh(), 50, now, now, { ...policy, pendingDays: 14 });
       expect(applied.status).toBe('pending');
-      expect(applied.availableAt).toBe('2026-12-07T10:00:00.000Z');
+      expect(applied.availableAt).toBe('2026-12-08T00:00:00.000Z');
       expect(applied.points.available).toBe(0);
       expect(applied.points.pending).toBe(50);
     });
@@ -132,5 +132,18 @@ describe('member ledger', () => {
         expect(points.lifetimeRedeemed).toBe(redeemed);
       }),
     );
+  });
+});
+
+describe('pending lots', () => {
+  it('keep one lot per day however many purchases a member makes in it', () => {
+    const policy: LedgerPolicy = { expiryMonths: 12, pendingDays: 30, tierWindowMonths: 12, tiers };
+    let points = emptyMemberPoints('member', '2026-01-01T00:00:00.000Z');
+    for (let minute = 0; minute < 600; minute++) {
+      const at = new Date(Date.UTC(2026, 10, 23, 8, minute)).toISOString();
+      points = applyEarn(points, 1, at, at, policy).points;
+    }
+    expect(Object.keys(points.pendingLots)).toEqual(['2026-12-24T00:00:00.000Z|2027-12-01']);
+    expect(points.pending).toBe(600);
   });
 });
