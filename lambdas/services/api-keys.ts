@@ -16,8 +16,9 @@ import {
 import type { Store } from '../store/client.ts';
 import { getPartner } from '../store/partner-store.ts';
 import { TransactionCancelledError } from '../store/transactions.ts';
-import { type RequestContext, respond, type UseCaseResponse } from './context.ts';
+import { type RequestContext, respond, type UseCaseResponse, withinDeadline } from './context.ts';
 import { createResource } from './create-resource.ts';
+import { jitter } from './retry.ts';
 
 /** Keys are 32 random bytes (256 bits), base64url, behind a recognisable prefix. */
 export function generateApiKey(): string {
@@ -77,12 +78,21 @@ export async function listKeys(ctx: RequestContext, query: { limit: number; curs
 
 /** Revocation is immediate (the authorizer reads the key item strongly consistently) and idempotent. */
 export async function revokeKey(ctx: RequestContext, keyId: string): Promise<UseCaseResponse> {
-  const record = await getApiKeyRecord(ctx.store, keyId);
-  if (!record) throw new NotFoundError(`No API key ${keyId}.`);
-  if (record.revokedAt) return respond(200, apiKeyViewOf(record));
-  await revokeApiKey(ctx.store, record, ctx.now);
-  const { hash: _hash, ...view } = record;
-  return respond(200, { ...view, revokedAt: ctx.now });
+  for (let attempt = 1; ; attempt++) {
+    const record = await getApiKeyRecord(ctx.store, keyId);
+    if (!record) throw new NotFoundError(`No API key ${keyId}.`);
+    if (record.revokedAt) return respond(200, apiKeyViewOf(record));
+    try {
+      await revokeApiKey(ctx.store, record, ctx.now);
+      const { hash: _hash, ...view } = record;
+      return respond(200, { ...view, revokedAt: ctx.now });
+    } catch (error) {
+      // A concurrent revocation won (read again: it is revoked), or the authorizer recording the
+      // key's use collided with us on AWS (TransactionConflict): try again, briefly.
+      if (!(error instanceof TransactionCancelledError) || attempt === 5 || !withinDeadline(ctx)) throw error;
+      if (error.isConflict) await jitter(attempt);
+    }
+  }
 }
 
 /**

@@ -108,7 +108,8 @@ export async function revokeApiKey(store: Store, record: ApiKeyRecord, now: stri
       TableName: store.tableName,
       Key: key,
       UpdateExpression: 'SET revokedAt = :now',
-      ConditionExpression: 'attribute_exists(pk)',
+      // The first revocation wins: a second one (concurrent DELETE) keeps the first revokedAt.
+      ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt)',
       ExpressionAttributeValues: { ':now': now },
     },
   });

@@ -143,7 +143,11 @@ export async function updateReward(
   }
 }
 
-/** The PATCH that takes stock to 0, with its event; false when there was no stock to take (or no reward). */
+/**
+ * The PATCH that takes stock to 0, with its event. False when there is no stock to take (or no
+ * reward): the caller then applies the PATCH as a plain update. A PATCH that raced another change
+ * reads again, so a sell-out never goes unrecorded.
+ */
 async function sellOutByPatch(
   store: Store,
   update: { TableName: string; Key: Record<string, string>; UpdateExpression: string } & Record<
@@ -154,27 +158,28 @@ async function sellOutByPatch(
   now: string,
   newEventId: () => string,
 ): Promise<boolean> {
-  const record = await getReward(store, rewardId);
-  if (!record || record.reward.inventory === 0) return false;
-  try {
-    await transactWrite(store, [
-      {
-        Update: {
-          ...(update as { TableName: string; Key: Record<string, string>; UpdateExpression: string }),
-          ExpressionAttributeNames: { ...(update.ExpressionAttributeNames as Record<string, string>) },
-          ExpressionAttributeValues: {
-            ...(update.ExpressionAttributeValues as Record<string, unknown>),
-            ':seen': record.catalogueVersion,
+  for (let attempt = 1; ; attempt++) {
+    const record = await getReward(store, rewardId);
+    if (!record || record.reward.inventory === 0) return false;
+    try {
+      await transactWrite(store, [
+        {
+          Update: {
+            ...(update as { TableName: string; Key: Record<string, string>; UpdateExpression: string }),
+            ExpressionAttributeNames: { ...(update.ExpressionAttributeNames as Record<string, string>) },
+            ExpressionAttributeValues: {
+              ...(update.ExpressionAttributeValues as Record<string, unknown>),
+              ':seen': record.catalogueVersion,
+            },
+            ConditionExpression: '#version = :seen',
           },
-          ConditionExpression: '#version = :seen',
         },
-      },
-      outOfStockEvent(store, record, now, newEventId()),
-    ]);
-    return true;
-  } catch (error) {
-    if (error instanceof TransactionCancelledError) return false; // changed meanwhile: plain update below
-    throw error;
+        outOfStockEvent(store, record, now, newEventId()),
+      ]);
+      return true;
+    } catch (error) {
+      if (!(error instanceof TransactionCancelledError) || attempt === 5) throw error;
+    }
   }
 }
 

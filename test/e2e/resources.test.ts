@@ -288,3 +288,16 @@ describe('cursors', () => {
     }
   });
 });
+
+describe('revocation races', () => {
+  it('two concurrent DELETEs of one key agree on when it was revoked', async () => {
+    const created = await api.request('POST', '/v1/api-keys', { body: { name: 'twice', role: 'finance' } });
+    const [first, second] = await Promise.all([
+      api.request('DELETE', `/v1/api-keys/${created.json.id}`),
+      api.request('DELETE', `/v1/api-keys/${created.json.id}`),
+    ]);
+    expect([first?.status, second?.status]).toEqual([200, 200]);
+    expect(first?.json.revokedAt).toBe(second?.json.revokedAt);
+    expect((await api.request('GET', '/v1/program', { key: created.json.key })).status).toBe(401);
+  });
+});
