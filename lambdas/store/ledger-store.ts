@@ -1,4 +1,5 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { ValidationError } from '../domain/errors.ts';
 import { COALITION } from '../domain/namespaces.ts';
 import type { Balances } from '../schemas/members.ts';
 import type { RedemptionView, TransactionType, TransactionView } from '../schemas/points.ts';
@@ -100,12 +101,7 @@ export async function listHistory(
   const index = query.partnerId
     ? { name: 'gsi3', ...prefixed('gsi3', keys.partnerHistory(query.memberId, query.partnerId)) }
     : { name: 'gsi1', ...prefixed('gsi1', keys.memberHistory(query.memberId)) };
-  let startKey = decodeCursor(query.cursor, {
-    pk: { prefix: 'IDEM#' },
-    sk: 'IDEM',
-    [index.pkName]: index.pk,
-    [index.skName]: { prefix: 'TXN#' },
-  });
+  let startKey = await historyStartKey(store, query.cursor, index);
   const values: Record<string, unknown> = { ':pk': index.pk, ':prefix': 'TXN#' };
   if (query.type) values[':type'] = query.type;
   const items: TransactionView[] = [];
@@ -133,7 +129,10 @@ export async function listHistory(
     // A type filter over a long history may be sparse: answer a short page with a cursor rather
     // than reading on for longer than a request should take.
   } while (lastKey && items.length < query.limit && reads < MAX_READS_PER_PAGE);
-  return { items, nextCursor: encodeCursor(lastKey) };
+  // The cursor names only the last entry's transaction id: its table key holds an Idempotency-Key,
+  // which is the caller's secret (or an admin's), never something to hand out in a cursor.
+  const lastTxn = lastKey ? String(lastKey[index.skName]).slice('TXN#'.length) : undefined;
+  return { items, nextCursor: lastTxn ? encodeCursor({ t: lastTxn }) : null };
 }
 
 /** Rebuild a stored entry in the field order of the API (DynamoDB does not keep map key order). */
@@ -218,4 +217,45 @@ function redemptionViewOf(raw: Record<string, unknown>): RedemptionView {
 /** An index's key names and this query's partition value, from a `{ gsiNpk, gsiNsk }` key pair. */
 function prefixed(name: 'gsi1' | 'gsi3', key: Record<string, string>) {
   return { pkName: `${name}pk`, skName: `${name}sk`, pk: String(key[`${name}pk`]) };
+}
+
+/**
+ * The DynamoDB start key of a history cursor (`{ t: txnId }`): the entry's table key is found
+ * through gsi2 and the entry must lie in the listed partition. Anything else is a 400.
+ */
+async function historyStartKey(
+  store: Store,
+  cursor: string | undefined,
+  index: { pkName: string; skName: string; pk: string },
+): Promise<Record<string, string> | undefined> {
+  const decoded = decodeCursor(cursor, { t: { prefix: 'txn_' } });
+  if (!decoded) return undefined;
+  const invalid = () =>
+    new ValidationError([{ path: 'query.cursor', message: 'is not a cursor this list returned' }]);
+  const txnId = decoded.t as string;
+  if (!/^txn_[0-9A-HJKMNP-TV-Z]{26}$/.test(txnId)) throw invalid();
+  const found = await store.db.send(
+    new QueryCommand({
+      TableName: store.tableName,
+      IndexName: 'gsi2',
+      KeyConditionExpression: 'gsi2pk = :id',
+      ExpressionAttributeValues: { ':id': keys.publicId(txnId).gsi2pk },
+    }),
+  );
+  const tableKey = found.Items?.[0];
+  if (!tableKey) throw invalid();
+  const { Item } = await store.db.send(
+    new GetCommand({
+      TableName: store.tableName,
+      Key: { pk: tableKey.pk, sk: tableKey.sk },
+      ConsistentRead: true,
+    }),
+  );
+  if (!Item || Item[index.pkName] !== index.pk) throw invalid();
+  return {
+    pk: String(Item.pk),
+    sk: String(Item.sk),
+    [index.pkName]: index.pk,
+    [index.skName]: `TXN#${txnId}`,
+  };
 }

@@ -264,8 +264,23 @@ describe('cursors', () => {
     const page = await asB('GET', `/v1/members/${a.memberId}/transactions?limit=1`);
     expect(page.json).toEqual({ items: [], nextCursor: null });
     const own = await api.request('GET', `/v1/members/${a.memberId}/transactions?limit=1`, { key: a.key });
+    // Cursors name a transaction id and nothing else: no table keys, no Idempotency-Keys.
     const decoded = Buffer.from(own.json.nextCursor, 'base64url').toString();
-    expect(decoded).toContain('brand-a'); // A's own cursor points at A's own entries
-    expect(decoded).not.toContain('brand-b');
+    expect(decoded).toMatch(/^\{"t":"txn_[0-9A-Z]{26}"\}$/);
+    const next = await api.request(
+      'GET',
+      `/v1/members/${a.memberId}/transactions?limit=1&cursor=${own.json.nextCursor}`,
+      {
+        key: a.key,
+      },
+    );
+    expect(next.status).toBe(200);
+    expect(next.json.items).toHaveLength(1);
+    // B cannot use A's cursor to page through A's entries.
+    const stolen = await asB(
+      'GET',
+      `/v1/members/${a.memberId}/transactions?limit=1&cursor=${own.json.nextCursor}`,
+    );
+    expect(stolen.status).toBe(400);
   });
 });
