@@ -10,7 +10,8 @@ import type { TransactItem } from './transactions.ts';
 
 /**
  * The attributes that turn an idempotency record into a ledger entry: the entry is immutable, its
- * stream insert is the outbox event, and gsi1/gsi2 serve history and lookup by id.
+ * stream insert is the outbox event, and gsi1/gsi3 serve history (all, one partner's) and gsi2
+ * lookup by id.
  */
 export function ledgerEntryAttributes(txn: TransactionView, extra: Record<string, unknown> = {}) {
   return {

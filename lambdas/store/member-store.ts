@@ -14,7 +14,7 @@ export interface MemberRecord {
   email: string | null;
   name: string | null;
   channel: string | null;
-  /** externalRef per namespace (a partner id, or `coalition` for admin-created refs). */
+  /** externalRef per namespace (a partner id, or `_coalition` for admin-created refs). */
   externalRefs: Record<string, string>;
   enrolledAt: string;
   createdAt: string;
