@@ -3,6 +3,7 @@ import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from '../domain/errors.ts';
 import type { Partner, UpdatePartnerBody } from '../schemas/partners.ts';
 import type { Store } from './client.ts';
+import { setClause } from './expressions.ts';
 import { keys } from './keys.ts';
 import { listPartition } from './pagination.ts';
 import type { TransactItem } from './transactions.ts';
@@ -57,20 +58,13 @@ export async function updatePartner(
   changes: UpdatePartnerBody,
   now: string,
 ): Promise<Partner> {
-  const fields = { ...changes, updatedAt: now };
-  const names: Record<string, string> = {};
-  const values: Record<string, unknown> = {};
-  const sets = Object.entries(fields).map(([field, value], i) => {
-    names[`#f${i}`] = field;
-    values[`:v${i}`] = value;
-    return `#f${i} = :v${i}`;
-  });
+  const { set, names, values } = setClause({ ...changes, updatedAt: now });
   try {
     const { Attributes } = await store.db.send(
       new UpdateCommand({
         TableName: store.tableName,
         Key: keys.partner(partnerId),
-        UpdateExpression: `SET ${sets.join(', ')}`,
+        UpdateExpression: `SET ${set}`,
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,

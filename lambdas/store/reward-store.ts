@@ -3,6 +3,7 @@ import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from '../domain/errors.ts';
 import type { Reward, UpdateRewardBody } from '../schemas/rewards.ts';
 import type { Store } from './client.ts';
+import { setClause } from './expressions.ts';
 import { keys } from './keys.ts';
 import { decodeCursor, encodeCursor } from './pagination.ts';
 import { type TransactItem, TransactionCancelledError, transactWrite } from './transactions.ts';
@@ -113,20 +114,13 @@ export async function updateReward(
   now: string,
   newEventId: () => string,
 ): Promise<Reward> {
-  const fields = { ...changes, updatedAt: now };
-  const names: Record<string, string> = { '#reward': 'reward', '#version': 'catalogueVersion' };
-  const values: Record<string, unknown> = { ':one': 1 };
-  const sets = Object.entries(fields).map(([field, value], i) => {
-    names[`#f${i}`] = field;
-    values[`:v${i}`] = value;
-    return `#reward.#f${i} = :v${i}`;
-  });
-  const update = {
+  const { set, names, values } = setClause({ ...changes, updatedAt: now }, '#reward');
+  const update: RewardUpdate = {
     TableName: store.tableName,
     Key: keys.reward(rewardId),
-    UpdateExpression: `SET ${sets.join(', ')} ADD #version :one`,
-    ExpressionAttributeNames: names,
-    ExpressionAttributeValues: values,
+    UpdateExpression: `SET ${set} ADD #version :one`,
+    ExpressionAttributeNames: { ...names, '#reward': 'reward', '#version': 'catalogueVersion' },
+    ExpressionAttributeValues: { ...values, ':one': 1 },
   };
   if (changes.inventory === 0 && (await sellOutByPatch(store, update, rewardId, now, newEventId))) {
     const record = await getReward(store, rewardId);
@@ -143,6 +137,14 @@ export async function updateReward(
   }
 }
 
+interface RewardUpdate {
+  TableName: string;
+  Key: Record<string, string>;
+  UpdateExpression: string;
+  ExpressionAttributeNames: Record<string, string>;
+  ExpressionAttributeValues: Record<string, unknown>;
+}
+
 /**
  * The PATCH that takes stock to 0, with its event. False when there is no stock to take (or no
  * reward): the caller then applies the PATCH as a plain update. A PATCH that raced another change
@@ -150,10 +152,7 @@ export async function updateReward(
  */
 async function sellOutByPatch(
   store: Store,
-  update: { TableName: string; Key: Record<string, string>; UpdateExpression: string } & Record<
-    string,
-    unknown
-  >,
+  update: RewardUpdate,
   rewardId: string,
   now: string,
   newEventId: () => string,
@@ -165,10 +164,9 @@ async function sellOutByPatch(
       await transactWrite(store, [
         {
           Update: {
-            ...(update as { TableName: string; Key: Record<string, string>; UpdateExpression: string }),
-            ExpressionAttributeNames: { ...(update.ExpressionAttributeNames as Record<string, string>) },
+            ...update,
             ExpressionAttributeValues: {
-              ...(update.ExpressionAttributeValues as Record<string, unknown>),
+              ...update.ExpressionAttributeValues,
               ':seen': record.catalogueVersion,
             },
             ConditionExpression: '#version = :seen',
