@@ -94,10 +94,11 @@ export async function commitMemberChange<Loaded extends { member: MemberRecord |
       const existing = error.failedAt(IDEMPOTENCY_ITEM);
       if (existing) {
         // A concurrent duplicate won: answer exactly as it did (its record came back as ALL_OLD).
-        return {
-          ...replayOf(existing.item ?? (await mustFindRecord(ctx, idempotency)), idempotency),
-          replayed: true,
-        };
+        const replay = existing.item
+          ? replayOf(existing.item, idempotency)
+          : await findReplay(ctx.store, idempotency);
+        if (!replay) throw new Error('idempotency record vanished after a failed condition');
+        return { ...replay, replayed: true };
       }
       if (error.failedAt(MEMBER_ITEM) || error.isConflict) continue; // lost a race: re-read, recompute
       const problems = items
@@ -140,12 +141,6 @@ async function planOrReplay<Loaded extends { member: MemberRecord | undefined }>
     if (replay) return { ...replay, replayed: true };
     throw error;
   }
-}
-
-async function mustFindRecord(ctx: RequestContext, idempotency: IdempotencyRequest) {
-  const replay = await findReplay(ctx.store, idempotency);
-  if (!replay) throw new Error('idempotency record vanished after a failed condition');
-  return { requestHash: idempotency.requestHash, responseStatus: replay.status, responseBody: replay.body };
 }
 
 /**
