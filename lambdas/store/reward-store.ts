@@ -8,6 +8,9 @@ import { keys } from './keys.ts';
 import { decodeCursor, encodeCursor } from './pagination.ts';
 import { type TransactItem, TransactionCancelledError, transactWrite } from './transactions.ts';
 
+/** Reads one catalogue page may take when a filter leaves pages sparse. */
+const MAX_READS_PER_PAGE = 10;
+
 /**
  * A reward as stored: its API view in one map (what gsi1 projects) and the version of its
  * catalogue fields, bumped by every PATCH (not by redemptions, which only move `inventory`).
@@ -70,36 +73,42 @@ export async function listRewards(
   query: { limit: number; cursor?: string; partnerId?: string; active?: boolean },
 ): Promise<{ items: Reward[]; nextCursor: string | null }> {
   const { gsi1pk, gsi1sk: prefix } = keys.rewardListing(query.partnerId);
-  const result = await store.db.send(
-    new QueryCommand({
-      TableName: store.tableName,
-      IndexName: 'gsi1',
-      // The whole catalogue, or one partner's part of it (DynamoDB refuses an empty prefix).
-      KeyConditionExpression: prefix ? 'gsi1pk = :pk AND begins_with(gsi1sk, :prefix)' : 'gsi1pk = :pk',
-      ExpressionAttributeValues: {
-        ':pk': gsi1pk,
-        ...(prefix ? { ':prefix': prefix } : {}),
-        ...(query.active === undefined ? {} : { ':active': query.active }),
-      },
-      ...(query.active === undefined
-        ? {}
-        : {
-            FilterExpression: '#reward.active = :active',
-            ExpressionAttributeNames: { '#reward': 'reward' },
-          }),
-      Limit: query.limit,
-      ExclusiveStartKey: decodeCursor(query.cursor, {
-        pk: { prefix: 'REWARD#' },
-        sk: 'REWARD',
-        gsi1pk,
-        gsi1sk: prefix ? { prefix } : { prefix: '' },
+  let startKey: Record<string, unknown> | undefined = decodeCursor(query.cursor, {
+    pk: { prefix: 'REWARD#' },
+    sk: 'REWARD',
+    gsi1pk,
+    gsi1sk: prefix ? { prefix } : { prefix: '' },
+  });
+  const items: Reward[] = [];
+  let reads = 0;
+  // The `active` filter runs after DynamoDB's Limit: read on until the page is full (bounded).
+  do {
+    const result = await store.db.send(
+      new QueryCommand({
+        TableName: store.tableName,
+        IndexName: 'gsi1',
+        // The whole catalogue, or one partner's part of it (DynamoDB refuses an empty prefix).
+        KeyConditionExpression: prefix ? 'gsi1pk = :pk AND begins_with(gsi1sk, :prefix)' : 'gsi1pk = :pk',
+        ExpressionAttributeValues: {
+          ':pk': gsi1pk,
+          ...(prefix ? { ':prefix': prefix } : {}),
+          ...(query.active === undefined ? {} : { ':active': query.active }),
+        },
+        ...(query.active === undefined
+          ? {}
+          : {
+              FilterExpression: '#reward.active = :active',
+              ExpressionAttributeNames: { '#reward': 'reward' },
+            }),
+        Limit: query.limit - items.length,
+        ExclusiveStartKey: startKey,
       }),
-    }),
-  );
-  return {
-    items: (result.Items ?? []).map((item) => rewardViewOf(item.reward as Record<string, unknown>)),
-    nextCursor: encodeCursor(result.LastEvaluatedKey),
-  };
+    );
+    for (const item of result.Items ?? []) items.push(rewardViewOf(item.reward as Record<string, unknown>));
+    startKey = result.LastEvaluatedKey;
+    reads++;
+  } while (startKey && items.length < query.limit && reads < MAX_READS_PER_PAGE);
+  return { items, nextCursor: encodeCursor(startKey) };
 }
 
 /**

@@ -356,3 +356,22 @@ describe('edges of coalition money and stock', () => {
     expect(await snapshotTable(store)).toBe(before);
   });
 });
+
+describe('catalogue filter', () => {
+  it('fills a page of active rewards even when inactive ones come first', async () => {
+    const local = await createTestStore('catalogue-filter');
+    await createTestPartner(local, 'alpha');
+    for (let i = 0; i < 8; i++) {
+      await createReward(contextFor(local, admin), {
+        partnerId: 'alpha',
+        name: `R${i}`,
+        costPoints: 1,
+        valueMinor: 1,
+        inventory: null,
+        active: i >= 6,
+      });
+    }
+    const page = parse(await listCatalogue(contextFor(local, admin), { limit: 2, active: 'true' }));
+    expect(page.items.map((r: { name: string }) => r.name)).toEqual(['R6', 'R7']);
+  });
+});
