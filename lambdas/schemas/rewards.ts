@@ -21,10 +21,16 @@ export const updateRewardBody = z
     costPoints: positiveInt,
     valueMinor: z.int().min(0).max(MAX_AMOUNT),
     inventory,
+    /** Units to add to the stock, atomically: safe while units sell, unlike setting `inventory`. */
+    restock: z.int().min(1).max(1_000_000_000),
     active: z.boolean(),
   })
   .partial()
-  .refine((body) => Object.keys(body).length > 0, 'send at least one field to change');
+  .refine((body) => Object.keys(body).length > 0, 'send at least one field to change')
+  .refine((body) => body.inventory === undefined || body.restock === undefined, {
+    path: ['restock'],
+    message: 'send either inventory (the new total) or restock (units to add), not both',
+  });
 
 export const rewardParams = z.strictObject({ rewardId: idParam('rwd') });
 

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { NotFoundError } from '../domain/errors.ts';
+import { ConflictError, NotFoundError } from '../domain/errors.ts';
 import type { Reward, UpdateRewardBody } from '../schemas/rewards.ts';
 import type { Store } from './client.ts';
 import { setClause } from './expressions.ts';
@@ -123,13 +123,15 @@ export async function updateReward(
   now: string,
   newEventId: () => string,
 ): Promise<Reward> {
-  const { set, names, values } = setClause({ ...changes, updatedAt: now }, '#reward');
+  const { restock, ...fields } = changes;
+  const { set, names, values } = setClause({ ...fields, updatedAt: now }, '#reward');
   const update: RewardUpdate = {
     TableName: store.tableName,
     Key: keys.reward(rewardId),
-    UpdateExpression: `SET ${set} ADD #version :one`,
+    // A restock adds to whatever stock there is now (units sold meanwhile stay sold).
+    UpdateExpression: `SET ${set} ADD #version :one${restock ? ', #reward.inventory :restock' : ''}`,
     ExpressionAttributeNames: { ...names, '#reward': 'reward', '#version': 'catalogueVersion' },
-    ExpressionAttributeValues: { ...values, ':one': 1 },
+    ExpressionAttributeValues: { ...values, ':one': 1, ...(restock ? { ':restock': restock } : {}) },
   };
   if (changes.inventory === 0 && (await sellOutByPatch(store, update, rewardId, now, newEventId))) {
     const record = await getReward(store, rewardId);
@@ -137,12 +139,27 @@ export async function updateReward(
   }
   try {
     const { Attributes } = await store.db.send(
-      new UpdateCommand({ ...update, ConditionExpression: 'attribute_exists(pk)', ReturnValues: 'ALL_NEW' }),
+      new UpdateCommand({
+        ...update,
+        // Unlimited stock (null) cannot be restocked: set `inventory` to a number first.
+        ConditionExpression: restock
+          ? 'attribute_exists(pk) AND attribute_type(#reward.inventory, :number)'
+          : 'attribute_exists(pk)',
+        ...(restock
+          ? { ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ':number': 'N' } }
+          : {}),
+        ReturnValues: 'ALL_NEW',
+      }),
     );
     return rewardFromItem(Attributes ?? {}).reward;
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) throw new NotFoundError(`No reward ${rewardId}.`);
-    throw error;
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    if (restock && (await getReward(store, rewardId))) {
+      throw new ConflictError(
+        `Reward ${rewardId} has unlimited stock; set inventory to a number before restocking.`,
+      );
+    }
+    throw new NotFoundError(`No reward ${rewardId}.`);
   }
 }
 

@@ -301,3 +301,18 @@ describe('revocation races', () => {
     expect((await api.request('GET', '/v1/program', { key: created.json.key })).status).toBe(401);
   });
 });
+
+describe('rewards PATCH', () => {
+  it('takes either a new inventory total or a restock, not both', async () => {
+    const reward = await api.request('POST', '/v1/rewards', {
+      body: { partnerId: 'grocer', name: 'Mug', costPoints: 10, valueMinor: 500, inventory: 2 },
+    });
+    const both = await api.request('PATCH', `/v1/rewards/${reward.json.id}`, {
+      body: { inventory: 5, restock: 5 },
+    });
+    expect(both.status).toBe(400);
+    expect(both.json.errors).toEqual([expect.objectContaining({ path: 'body.restock' })]);
+    const restocked = await api.request('PATCH', `/v1/rewards/${reward.json.id}`, { body: { restock: 5 } });
+    expect(restocked.json.inventory).toBe(7);
+  });
+});

@@ -375,3 +375,26 @@ describe('catalogue filter', () => {
     expect(page.items.map((r: { name: string }) => r.name)).toEqual(['R6', 'R7']);
   });
 });
+
+describe('restock', () => {
+  it('adds units atomically, keeping units sold meanwhile sold', async () => {
+    const reward = await newReward(fuel, { inventory: 3 });
+    const members = await Promise.all([calls.newMember(), calls.newMember()]);
+    for (const memberId of members) await calls.earn(memberId, { amountMinor: 10_000 });
+    const redeemOne = (memberId: string) =>
+      calls.redeem(memberId, 0, { principal: fuel, body: { points: undefined, rewardId: reward.id } });
+    await Promise.all([
+      ...members.map(redeemOne),
+      changeReward(contextFor(store, fuel), reward.id, { restock: 10 }),
+    ]);
+    const after = parse(await changeReward(contextFor(store, fuel), reward.id, { name: 'Car wash' }));
+    expect(after.inventory).toBe(11);
+  });
+
+  it('refuses to restock unlimited stock with 409', async () => {
+    const reward = await newReward(fuel, { inventory: null });
+    await expect(changeReward(contextFor(store, fuel), reward.id, { restock: 5 })).rejects.toBeInstanceOf(
+      ConflictError,
+    );
+  });
+});
