@@ -1,3 +1,5 @@
+import { ValidationError } from './errors.ts';
+
 /** Calendar helpers in UTC. Points expire at month ends, so month arithmetic is what matters. */
 
 export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000;
@@ -44,4 +46,16 @@ export function monthsInWindow(iso: string, windowMonths: number): Set<string> {
     );
   }
   return months;
+}
+
+/**
+ * A client-supplied instant, in UTC, defaulting to `now`. Past instants are allowed (imports,
+ * backfills); more than 5 minutes ahead is a validation error on `path`.
+ */
+export function instantNotAhead(value: string | undefined, now: string, path: string): string {
+  const instant = value ? toUtc(value) : now;
+  if (Date.parse(instant) > Date.parse(now) + MAX_FUTURE_SKEW_MS) {
+    throw new ValidationError([{ path, message: 'must not be more than 5 minutes in the future' }]);
+  }
+  return instant;
 }

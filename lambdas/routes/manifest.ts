@@ -310,7 +310,6 @@ export const routes = [
   },
 ] as const satisfies readonly RouteSpec[];
 
-export type OperationId = (typeof routes)[number]['operationId'];
 export type OperationsOf<G extends RouteGroupName> = Extract<
   (typeof routes)[number],
   { group: G }

@@ -3,7 +3,7 @@ import { ConflictError, ValidationError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import { applyEarn, currentTier, MAX_BALANCE, MAX_POINTS_PER_TRANSACTION } from '../domain/member-ledger.ts';
 import { ownValue } from '../domain/records.ts';
-import { MAX_FUTURE_SKEW_MS, toUtc } from '../domain/time.ts';
+import { instantNotAhead } from '../domain/time.ts';
 import type { EarnBody, TransactionView } from '../schemas/points.ts';
 import { putOrderGuard } from '../store/ledger-store.ts';
 import type { RequestContext, UseCaseResponse } from './context.ts';
@@ -20,12 +20,7 @@ export async function earnPoints(
   body: EarnBody,
 ): Promise<UseCaseResponse> {
   const partnerId = partnerOfRequest(ctx.principal, body.partnerId, true) as string;
-  const occurredAt = body.occurredAt ? toUtc(body.occurredAt) : ctx.now;
-  if (Date.parse(occurredAt) > Date.parse(ctx.now) + MAX_FUTURE_SKEW_MS) {
-    throw new ValidationError([
-      { path: 'body.occurredAt', message: 'must not be more than 5 minutes in the future' },
-    ]);
-  }
+  const occurredAt = instantNotAhead(body.occurredAt, ctx.now, 'body.occurredAt');
   const txnId = newId('txn', Date.parse(ctx.now));
 
   return commitMemberChange(ctx, {

@@ -1,9 +1,9 @@
-import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.ts';
+import { ConflictError, NotFoundError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import { balancesOf, emptyMemberPoints, matureDue, qualifyingPoints } from '../domain/member-ledger.ts';
 import { COALITION } from '../domain/namespaces.ts';
 import { ownValue } from '../domain/records.ts';
-import { MAX_FUTURE_SKEW_MS, toUtc } from '../domain/time.ts';
+import { instantNotAhead } from '../domain/time.ts';
 import type { CreateMemberBody, MemberView } from '../schemas/members.ts';
 import type { Principal } from '../store/api-key-store.ts';
 import {
@@ -50,12 +50,7 @@ export function memberViewFor(
 }
 
 export async function enrolMember(ctx: RequestContext, body: CreateMemberBody): Promise<UseCaseResponse> {
-  const enrolledAt = body.enrolledAt ? toUtc(body.enrolledAt) : ctx.now;
-  if (Date.parse(enrolledAt) > Date.parse(ctx.now) + MAX_FUTURE_SKEW_MS) {
-    throw new ValidationError([
-      { path: 'body.enrolledAt', message: 'must not be more than 5 minutes in the future' },
-    ]);
-  }
+  const enrolledAt = instantNotAhead(body.enrolledAt, ctx.now, 'body.enrolledAt');
   const program = await getProgram(ctx.store);
   const namespace = externalRefNamespace(ctx.principal);
   const entryTier = program.tiers[0]?.code ?? 'member';

@@ -1,7 +1,7 @@
 import { ConflictError, NotFoundError, OutOfStockError, ValidationError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import { applyRedemption, MAX_BALANCE } from '../domain/member-ledger.ts';
-import { MAX_FUTURE_SKEW_MS, toUtc } from '../domain/time.ts';
+import { instantNotAhead } from '../domain/time.ts';
 import type { RedemptionBody, RedemptionView, TransactionView } from '../schemas/points.ts';
 import { getReward, outOfStockEvent, type RewardRecord, redeemRewardUnit } from '../store/reward-store.ts';
 import type { TransactItem } from '../store/transactions.ts';
@@ -25,12 +25,7 @@ export async function redeemPoints(
       { path: 'body.hold', message: 'holds are not available yet; omit hold to capture' },
     ]);
   }
-  const occurredAt = body.occurredAt ? toUtc(body.occurredAt) : ctx.now;
-  if (Date.parse(occurredAt) > Date.parse(ctx.now) + MAX_FUTURE_SKEW_MS) {
-    throw new ValidationError([
-      { path: 'body.occurredAt', message: 'must not be more than 5 minutes in the future' },
-    ]);
-  }
+  const occurredAt = instantNotAhead(body.occurredAt, ctx.now, 'body.occurredAt');
   const partnerId = await redemptionPartner(ctx, body);
   const now = Date.parse(ctx.now);
   const redemptionId = newId('red', now);
