@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayRequestAuthorizerEventV2, Context } from 'aws-lambda';
+import { decodeUtf8 } from '../lambdas/http/strict-json.ts';
 import type { AuthorizerContext, HttpEvent } from '../lambdas/http/types.ts';
 
 export interface IncomingHttpRequest {
@@ -31,8 +32,12 @@ export function buildHttpEvent(
   authorizer: AuthorizerContext | undefined,
 ): HttpEvent {
   const url = new URL(request.url, 'http://localhost');
+  // Bytes that are not valid UTF-8 travel base64-encoded, as API Gateway sends binary bodies: decoding
+  // them here would replace them with U+FFFD before the handler could refuse them.
   const isText =
-    request.body.length === 0 || TEXT_TYPES.test(request.headers['content-type'] ?? 'application/json');
+    request.body.length === 0 ||
+    (TEXT_TYPES.test(request.headers['content-type'] ?? 'application/json') &&
+      decodeUtf8(request.body) !== undefined);
   const now = new Date();
   return {
     version: '2.0',

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { AuthorizerContext, HttpEvent } from '../lambdas/http/types.ts';
 import { matchPath, type RouteGroupName, routeGroups, routeKeyOf } from '../lambdas/routes/manifest.ts';
@@ -102,6 +103,36 @@ function problem(status: number, slug: string, title: string, detail: string) {
   };
 }
 
+/**
+ * A request Node's parser refuses before any handler sees it (a malformed header, a request line
+ * or headers over 16 KB) still gets a problem+json answer with a request id, like every other error.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) return;
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const result = tooLarge
+    ? problem(
+        431,
+        'request-header-fields-too-large',
+        'Request header fields too large',
+        'The request line and headers exceed 16 KB; send long values in the body instead.',
+      )
+    : problem(
+        400,
+        'bad-request',
+        'Bad request',
+        'The request is not valid HTTP (malformed request line or header).',
+      );
+  const body = result.body;
+  const head = [
+    `HTTP/1.1 ${result.statusCode} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}`,
+    ...Object.entries(result.headers).map(([name, value]) => `${name}: ${value}`),
+    `content-length: ${Buffer.byteLength(body)}`,
+    'connection: close',
+  ];
+  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
+}
+
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
   const server: Server = createServer(async (req, res) => {
     const started = Date.now();
@@ -139,6 +170,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     options.onRequest?.(`${req.method} ${path} → ${status} (${Date.now() - started} ms)`);
   });
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host ?? '127.0.0.1', () => {

@@ -5,6 +5,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
+import type { FieldProblem } from '../domain/errors.ts';
 import type { RouteSpec } from '../routes/manifest.ts';
 import type { Principal } from '../store/api-key-store.ts';
 import type { IdempotencyRequest } from '../store/idempotency.ts';
@@ -36,6 +37,8 @@ export interface PipelineState extends Record<string, unknown> {
   route?: RouteSpec;
   principal?: Principal;
   rawBody?: unknown;
+  /** Ambiguities found while parsing the body (duplicate keys…), reported with the other problems. */
+  bodyProblems?: FieldProblem[];
   input?: OperationInput;
   idempotency?: IdempotencyRequest;
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { ValidationError } from '../../domain/errors.ts';
+import type { FieldProblem } from '../../domain/errors.ts';
+import type { RouteSpec } from '../../routes/manifest.ts';
 import { idempotencyScope } from '../../services/context.ts';
 import type { HttpMiddleware } from '../types.ts';
 
@@ -17,9 +18,22 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+/** What is wrong with a request's `Idempotency-Key` (1–255 printable characters) on this route. */
+export function idempotencyKeyProblems(route: RouteSpec, key: string | undefined): FieldProblem[] {
+  if (!route.idempotency) return [];
+  if (key === undefined) {
+    return route.idempotency === 'required'
+      ? [{ path: 'header.Idempotency-Key', message: 'required on this route' }]
+      : [];
+  }
+  return PRINTABLE.test(key)
+    ? []
+    : [{ path: 'header.Idempotency-Key', message: 'must be 1–255 printable characters' }];
+}
+
 /**
- * Reads `Idempotency-Key` (1–255 printable characters), required or optional per route, and
- * fingerprints the request (method, path, canonical body) so a reused key with another body is a 422.
+ * Fingerprints a request that carries an `Idempotency-Key` (checked by `validateInput`): method,
+ * path and canonical body, so a reused key with another body is a 422.
  */
 export function idempotencyKey(): HttpMiddleware {
   return {
@@ -28,17 +42,7 @@ export function idempotencyKey(): HttpMiddleware {
       const principal = request.internal.principal;
       if (!route?.idempotency || !principal) return;
       const key = request.event.headers['idempotency-key'];
-      if (key === undefined) {
-        if (route.idempotency === 'required') {
-          throw new ValidationError([{ path: 'header.Idempotency-Key', message: 'required on this route' }]);
-        }
-        return;
-      }
-      if (!PRINTABLE.test(key)) {
-        throw new ValidationError([
-          { path: 'header.Idempotency-Key', message: 'must be 1–255 printable characters' },
-        ]);
-      }
+      if (key === undefined) return;
       const fingerprint = `${route.method} ${request.event.rawPath}\n${canonicalJson(request.internal.rawBody ?? {})}`;
       request.internal.idempotency = {
         scope: idempotencyScope(principal),

@@ -1,12 +1,15 @@
 import { MalformedJsonError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../../domain/errors.ts';
+import { decodeUtf8, JsonSyntaxError, parseStrictJson } from '../strict-json.ts';
 import type { HttpMiddleware } from '../types.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 /**
  * Parses JSON bodies for routes that take one: 413 over 1 MB, 415 for anything but
- * application/json, 400 malformed-json. An empty body reads as `{}` so that missing fields are
- * reported by validation, field by field.
+ * application/json, 400 malformed-json for invalid UTF-8 or JSON. An empty body reads as `{}` so
+ * that missing fields are reported by validation, field by field. Ambiguities JSON.parse would
+ * resolve silently (duplicate keys, `__proto__`, numbers a double cannot hold) are kept as field
+ * problems, listed by `validateInput` with every other problem of the request.
  */
 export function jsonBody(): HttpMiddleware {
   return {
@@ -17,7 +20,9 @@ export function jsonBody(): HttpMiddleware {
         ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8')
         : Buffer.alloc(0);
       if (raw.byteLength > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
-      if (raw.byteLength === 0 || raw.toString('utf8').trim() === '') {
+      const text = decodeUtf8(raw);
+      if (text === undefined) throw new MalformedJsonError('The request body is not valid UTF-8.');
+      if (text.trim() === '') {
         request.internal.rawBody = {};
         return;
       }
@@ -27,11 +32,12 @@ export function jsonBody(): HttpMiddleware {
         throw new UnsupportedMediaTypeError(contentType);
       }
       try {
-        request.internal.rawBody = JSON.parse(raw.toString('utf8'));
+        const { value, problems } = parseStrictJson(text);
+        request.internal.rawBody = value;
+        request.internal.bodyProblems = problems;
       } catch (error) {
-        throw new MalformedJsonError(
-          `The request body is not valid JSON: ${error instanceof Error ? error.message : 'parse error'}.`,
-        );
+        if (!(error instanceof JsonSyntaxError)) throw error;
+        throw new MalformedJsonError(`The request body is not valid JSON: ${error.message}.`);
       }
     },
   };

@@ -1,6 +1,7 @@
 import type * as z from 'zod';
 import { type FieldProblem, ValidationError } from '../../domain/errors.ts';
 import type { HttpMiddleware } from '../types.ts';
+import { idempotencyKeyProblems } from './idempotency-key.ts';
 
 /** zod issues → RFC 9457 `errors[]` with dotted paths prefixed by where the field came from. */
 export function fieldProblems(where: 'body' | 'query' | 'path', error: z.ZodError): FieldProblem[] {
@@ -10,7 +11,10 @@ export function fieldProblems(where: 'body' | 'query' | 'path', error: z.ZodErro
   }));
 }
 
-/** Validates path parameters, query string and body against the route's zod schemas, all at once. */
+/**
+ * Validates path parameters, query string, body and the Idempotency-Key header against the route,
+ * all at once: one 400 lists every problem of the request.
+ */
 export function validateInput(): HttpMiddleware {
   return {
     before: (request) => {
@@ -27,7 +31,9 @@ export function validateInput(): HttpMiddleware {
       };
       const params = parse('path', route.params, event.pathParameters ?? {});
       const query = parse('query', route.query, event.queryStringParameters ?? {});
+      problems.push(...(request.internal.bodyProblems ?? []));
       const body = parse('body', route.body, request.internal.rawBody ?? {});
+      problems.push(...idempotencyKeyProblems(route, event.headers['idempotency-key']));
       if (problems.length > 0) throw new ValidationError(problems);
       request.internal.input = {
         params: params as Record<string, unknown>,
