@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { currentTime, startClockAt } from '../lambdas/config/clock.ts';
 import { ensureAdminKey } from '../lambdas/services/api-keys.ts';
 import { createStore } from '../lambdas/store/client.ts';
 import {
@@ -54,6 +55,15 @@ async function main() {
     );
   }
   mkdirSync(dataDir, { recursive: true });
+  // LOYALTY_CLOCK starts the API's clock at another instant (never set on AWS): see the README.
+  const clock = process.env.LOYALTY_CLOCK?.trim();
+  if (clock) {
+    try {
+      startClockAt(clock);
+    } catch (error) {
+      fail(error instanceof Error ? error.message : String(error));
+    }
+  }
 
   let dynamo: DynamoDbLocal | undefined;
   let server: LocalServer | undefined;
@@ -90,7 +100,7 @@ async function main() {
   const created = await ensureTable(dynamo.endpoint, tableName);
   const admin = adminKey();
   const store = createStore({ tableName, endpoint: dynamo.endpoint });
-  const keyState = await ensureAdminKey(store, admin.key, new Date().toISOString());
+  const keyState = await ensureAdminKey(store, admin.key, currentTime().toISOString());
   store.db.destroy();
 
   try {
@@ -103,6 +113,7 @@ async function main() {
   console.log(`
 Loyalty API listening on ${server.url}
   DynamoDB Local  ${dynamo.endpoint} (table "${tableName}" ${created ? 'created' : 'reused'}, data in ${dataDir})
+  Clock           ${clock ? `${currentTime().toISOString()} (LOYALTY_CLOCK=${clock}, running on)` : 'system time'}
   Admin key       ${admin.key}
                   (${admin.source}${keyState === 'revoked' ? '; WARNING: this key was revoked and will get 401' : ''})
 

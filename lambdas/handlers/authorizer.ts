@@ -2,6 +2,7 @@ import type {
   APIGatewayRequestAuthorizerEventV2,
   APIGatewaySimpleAuthorizerWithContextResult,
 } from 'aws-lambda';
+import { currentTime } from '../config/clock.ts';
 import { logger } from '../http/logger.ts';
 import type { AuthorizerContext } from '../http/types.ts';
 import { hashApiKey } from '../services/api-keys.ts';
@@ -24,7 +25,7 @@ const anonymous = (reason: string): AuthorizerResult => ({
  * If the key cannot be looked up, the handler answers 503 (a thrown authorizer error would be the
  * gateway's bare 500).
  */
-export function createAuthorizer(store: () => Store = storeFromEnv, clock: () => Date = () => new Date()) {
+export function createAuthorizer(store: () => Store = storeFromEnv, clock: () => Date = currentTime) {
   // When this container last recorded each key's use: most requests then skip the write entirely.
   const touched = new Map<string, number>();
   return async (event: APIGatewayRequestAuthorizerEventV2): Promise<AuthorizerResult> => {

@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { currentTime } from '../config/clock.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import { type OperationsOf, type RouteGroupName, routeKeyOf, routesOfGroup } from '../routes/manifest.ts';
 import type { RequestContext, UseCaseResponse } from '../services/context.ts';
@@ -45,7 +46,7 @@ export function createRouteGroup<G extends RouteGroupName>(
 ) {
   const routes = new Map(routesOfGroup(group).map((route) => [routeKeyOf(route), route]));
   const store = options.store ?? storeFromEnv;
-  const clock = options.clock ?? (() => new Date());
+  const clock = options.clock ?? currentTime;
   const table = operations as Record<string, Operation>;
 
   // middy hands the handler only (event, context): the middlewares' state travels keyed by event.

@@ -132,6 +132,24 @@ describe('npm start', () => {
     await stop(restarted);
   });
 
+  it('honours LOYALTY_CLOCK: the clock starts at that instant and runs on', async () => {
+    const started = await start({ LOYALTY_CLOCK: '2031-05-20T08:00:00Z' });
+    expect(started.output()).toMatch(/Clock\s+2031-05-20T08:00/);
+    const created = await fetch(`${started.url}/v1/members`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${started.adminKey}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    const { createdAt } = (await created.json()) as { createdAt: string };
+    expect(Date.parse(createdAt) - Date.parse('2031-05-20T08:00:00Z')).toBeGreaterThanOrEqual(0);
+    expect(Date.parse(createdAt) - Date.parse('2031-05-20T08:00:00Z')).toBeLessThan(60_000);
+    await stop(started);
+
+    const { output, exited } = run({ LOYALTY_CLOCK: 'next tuesday' });
+    expect(await exited).toBe(1);
+    expect(output()).toContain('LOYALTY_CLOCK=next tuesday is not an RFC 3339 instant');
+  });
+
   it('says clearly that the port is taken', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
