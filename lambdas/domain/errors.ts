@@ -77,6 +77,13 @@ export class ConflictError extends DomainError {
   }
 }
 
+/** The resource existed and is gone for good (an erased member): retrying will not help. */
+export class GoneError extends DomainError {
+  constructor(detail: string) {
+    super('member-erased', 410, 'Gone', { detail });
+  }
+}
+
 export class InsufficientPointsError extends DomainError {
   constructor(requested: number, available: number) {
     super('insufficient-points', 409, 'Insufficient points', {

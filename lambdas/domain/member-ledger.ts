@@ -1,11 +1,18 @@
 /**
- * A member's points position and the pure transitions that move it. The store persists this
- * state as one item and writes it back with a version condition, so each transition here is
- * applied to exactly the state it was computed from.
+ * A member's points position and the primitives every movement is built from. The store persists
+ * this state as one item and writes it back with a version condition, so each transition is
+ * applied to exactly the state it was computed from. Movements live in `movements.ts`, what falls
+ * due with time in `due.ts`, tiers in `tiers.ts`.
+ *
+ * Invariants (checked by the property tests):
+ * - available + pending + held = Σ of the member's ledger entries;
+ * - Σ lots = max(available, 0), and available < 0 (a debt, only where the program allows a negative
+ *   balance) leaves no lots: points credited later pay the debt first;
+ * - Σ of the holds' lots = held.
  */
 import type { Tier } from '../schemas/program.ts';
 import { InsufficientPointsError } from './errors.ts';
-import { addDays, dayOf, monthOf, monthsInWindow, nextMidnight, startOfMonthAfter } from './time.ts';
+import { dayOf, startOfMonthAfter } from './time.ts';
 
 /** Largest points in one transaction, and largest balance or lifetime total: far below 2^53. */
 export const MAX_POINTS_PER_TRANSACTION = 1_000_000_000_000;
@@ -14,7 +21,26 @@ export const MAX_BALANCE = 1_000_000_000_000_000;
 /** Lot key for points that never expire; sorts after every date. */
 export const NEVER = 'never';
 
+/** Points taken from, or given back to, one lot. */
+export interface LotPoints {
+  expiryKey: string;
+  points: number;
+}
+
+/** Points reserved by a held redemption, until it is captured, released, or its hold expires. */
+export interface Hold {
+  points: number;
+  /** The lots the points came from, soonest-expiring first: a release gives them back as they were. */
+  lots: LotPoints[];
+  expiresAt: string;
+  /** The reward whose finite stock gave a unit to this hold (restocked on release), else null. */
+  rewardUnit: string | null;
+  /** Where the redemption happens (report counters of held points are kept per partner). */
+  partnerId: string | null;
+}
+
 export interface MemberPoints {
+  /** Spendable points; negative only as a debt where the program allows a negative balance. */
   available: number;
   pending: number;
   held: number;
@@ -27,6 +53,12 @@ export interface MemberPoints {
   /** Qualifying points by month earned (`YYYY-MM`), pruned to the tier window. */
   qualifying: Record<string, number>;
   tier: { code: string; since: string };
+  /** Open holds by redemption id. */
+  holds: Record<string, Hold>;
+  /** The latest lot (expiry key) a `points.expiring` notice was sent for. */
+  expiryNoticedThrough: string | null;
+  /** The review date a `tier.downgrade_warning` was sent for. */
+  tierWarnedFor: string | null;
 }
 
 export interface LedgerPolicy {
@@ -56,7 +88,15 @@ export function emptyMemberPoints(entryTier: string, now: string): MemberPoints 
     pendingLots: {},
     qualifying: {},
     tier: { code: entryTier, since: now },
+    holds: {},
+    expiryNoticedThrough: null,
+    tierWarnedFor: null,
   };
+}
+
+/** A stored position, with the fields added since it was written filled in. */
+export function memberPointsOf(stored: Partial<MemberPoints> & Pick<MemberPoints, 'tier'>): MemberPoints {
+  return { ...emptyMemberPoints(stored.tier.code, stored.tier.since), ...stored };
 }
 
 /** Points earned in month M with E expiry months are gone from the first day of month M+E+1. */
@@ -68,85 +108,14 @@ export function expiresAtOf(expiryKey: string): string | null {
   return expiryKey === NEVER ? null : `${expiryKey}T00:00:00.000Z`;
 }
 
-export function qualifyingPoints(points: MemberPoints, now: string, windowMonths: number): number {
-  const window = monthsInWindow(now, windowMonths);
-  let total = 0;
-  for (const [month, value] of Object.entries(points.qualifying)) if (window.has(month)) total += value;
-  return total;
+/** A lot's key from an entry's `expiresAt` (null: never). */
+export function expiryKeyOf(expiresAt: string | null): string {
+  return expiresAt === null ? NEVER : dayOf(expiresAt);
 }
 
-/** The tier a member's qualifying points reach (tiers are ordered by threshold). */
-export function tierFor(qualifying: number, tiers: Tier[]): Tier {
-  let reached = tiers[0];
-  for (const tier of tiers) if (qualifying >= tier.minQualifyingPoints) reached = tier;
-  if (!reached) throw new Error('a program has at least one tier');
-  return reached;
-}
-
-export function currentTier(points: MemberPoints, tiers: Tier[]): Tier {
-  const tier = tiers.find((candidate) => candidate.code === points.tier.code) ?? tiers[0];
-  if (!tier) throw new Error('a program has at least one tier');
-  return tier;
-}
-
-export interface EarnApplied {
-  points: MemberPoints;
-  status: 'pending' | 'posted';
-  availableAt: string;
-  expiresAt: string | null;
-  tierChanged: { from: string; to: string } | null;
-}
-
-/**
- * Credit earned points: into a lot by expiry date (or a pending lot until `pendingDays` after the
- * purchase), into lifetime and qualifying totals; upgrade the tier if the window now reaches a
- * higher one. Downgrades happen only in the tier review, never at earn time.
- */
-export function applyEarn(
-  before: MemberPoints,
-  earned: number,
-  occurredAt: string,
-  now: string,
-  policy: LedgerPolicy,
-): EarnApplied {
-  const points = structuredClone(before);
-  const expiryKey = expiryKeyFor(occurredAt, policy.expiryMonths);
-  // Without a pending period points post now, even when a till's clock runs a little ahead of ours.
-  // With one, they become available at the first midnight (UTC) after the period: lots are per day,
-  // so a member earning all day long keeps one pending lot per day, not one per purchase.
-  const availableAt = policy.pendingDays > 0 ? nextMidnight(addDays(occurredAt, policy.pendingDays)) : now;
-  const status = availableAt > now ? 'pending' : 'posted';
-  if (earned === 0) {
-    // a zero-point purchase still counts as a transaction, but opens no lot
-  } else if (status === 'posted') {
-    points.lots[expiryKey] = (points.lots[expiryKey] ?? 0) + earned;
-    points.available += earned;
-  } else {
-    const pendingKey = `${availableAt}|${expiryKey}`;
-    points.pendingLots[pendingKey] = (points.pendingLots[pendingKey] ?? 0) + earned;
-    points.pending += earned;
-  }
-  points.lifetimeEarned += earned;
-
-  const month = monthOf(occurredAt);
-  const window = monthsInWindow(now, policy.tierWindowMonths);
-  if (window.has(month) && earned > 0) points.qualifying[month] = (points.qualifying[month] ?? 0) + earned;
-  for (const kept of Object.keys(points.qualifying)) if (!window.has(kept)) delete points.qualifying[kept];
-
-  const from = currentTier(before, policy.tiers);
-  const reached = tierFor(qualifyingPoints(points, now, policy.tierWindowMonths), policy.tiers);
-  let tierChanged: EarnApplied['tierChanged'] = null;
-  if (reached.minQualifyingPoints > from.minQualifyingPoints) {
-    points.tier = { code: reached.code, since: now };
-    tierChanged = { from: from.code, to: reached.code };
-  }
-  return { points, status, availableAt, expiresAt: expiresAtOf(expiryKey), tierChanged };
-}
-
-export interface RedemptionApplied {
-  points: MemberPoints;
-  /** Which lots paid for it, soonest-expiring first: refunds give points back to the same lots. */
-  consumed: { expiryKey: string; points: number }[];
+/** Whether a lot has expired by `at` (its key is the first day it is gone). */
+export function isExpired(expiryKey: string, at: string): boolean {
+  return expiryKey !== NEVER && expiryKey <= dayOf(at);
 }
 
 /** Lot keys in the order they are spent: soonest expiry first, never-expiring points last. */
@@ -156,26 +125,56 @@ export function lotsInSpendingOrder(lots: Record<string, number>): string[] {
     .sort((a, b) => (a === NEVER ? 1 : b === NEVER ? -1 : a.localeCompare(b)));
 }
 
-/** Spend available points FIFO by expiry. Fails with insufficient-points; never overdraws. */
-export function applyRedemption(before: MemberPoints, requested: number): RedemptionApplied {
-  if (before.available < requested)
-    throw new InsufficientPointsError(requested, Math.max(0, before.available));
-  const points = structuredClone(before);
-  const consumed: RedemptionApplied['consumed'] = [];
-  let remaining = requested;
-  for (const key of lotsInSpendingOrder(points.lots)) {
+/**
+ * Credit posted points into a lot (mutates `points`). A debt is paid first: only what is left
+ * over lands in the lot.
+ */
+export function credit(points: MemberPoints, expiryKey: string, amount: number): void {
+  if (amount <= 0) return;
+  const debt = Math.max(0, -points.available);
+  const intoLot = amount - Math.min(debt, amount);
+  points.available += amount;
+  if (intoLot > 0) points.lots[expiryKey] = (points.lots[expiryKey] ?? 0) + intoLot;
+}
+
+/**
+ * Take up to `amount` points out of the lots (mutates `points`): from the lot `preferred` first when
+ * given, then soonest-expiring first. Returns the lots taken from; `available` is not touched.
+ */
+export function takeFromLots(points: MemberPoints, amount: number, preferred?: string): LotPoints[] {
+  const taken: LotPoints[] = [];
+  let remaining = amount;
+  const order = lotsInSpendingOrder(points.lots);
+  if (preferred !== undefined && order.includes(preferred)) {
+    order.splice(order.indexOf(preferred), 1);
+    order.unshift(preferred);
+  }
+  for (const key of order) {
     if (remaining === 0) break;
     const lot = points.lots[key] ?? 0;
     const take = Math.min(lot, remaining);
-    consumed.push({ expiryKey: key, points: take });
+    taken.push({ expiryKey: key, points: take });
     remaining -= take;
     if (lot === take) delete points.lots[key];
     else points.lots[key] = lot - take;
   }
-  if (remaining !== 0) throw new Error(`lots hold less than available for a member (short by ${remaining})`);
+  return taken;
+}
+
+/** Spend `requested` available points FIFO by expiry; never overdraws (409 insufficient-points). */
+export function spend(points: MemberPoints, requested: number): LotPoints[] {
+  if (points.available < requested) {
+    throw new InsufficientPointsError(requested, Math.max(0, points.available));
+  }
+  const taken = takeFromLots(points, requested);
+  const short = requested - sum(taken);
+  if (short !== 0) throw new Error(`lots hold less than available for a member (short by ${short})`);
   points.available -= requested;
-  points.lifetimeRedeemed += requested;
-  return { points, consumed };
+  return taken;
+}
+
+export function sum(lots: readonly LotPoints[]): number {
+  return lots.reduce((total, lot) => total + lot.points, 0);
 }
 
 export function balancesOf(points: MemberPoints): Balances {
@@ -188,45 +187,4 @@ export function balancesOf(points: MemberPoints): Balances {
     lifetimeRedeemed: points.lifetimeRedeemed,
     expiringNext: next === undefined ? null : { points: points.lots[next] ?? 0, on: next },
   };
-}
-
-export interface Settled {
-  points: MemberPoints;
-  /** Posted lots whose expiry date has come, soonest first: they must leave through an `expire` entry. */
-  expired: { expiryKey: string; points: number }[];
-  expiredPoints: number;
-}
-
-/**
- * Bring a position up to `now` before any change is planned on it: pending lots whose
- * `availableAt` has passed become available (the earn entry already says when), and lots whose
- * expiry date has come are taken out, to be recorded as an `expire` ledger entry in the same
- * transaction. So no change ever spends expired points, whether or not the expiry job has run.
- */
-export function settleDue(before: MemberPoints, now: string): Settled {
-  const points = matureDue(before, now);
-  const today = dayOf(now);
-  const expired: Settled['expired'] = [];
-  for (const key of lotsInSpendingOrder(points.lots)) {
-    if (key === NEVER || key > today) continue;
-    expired.push({ expiryKey: key, points: points.lots[key] ?? 0 });
-    delete points.lots[key];
-  }
-  const expiredPoints = expired.reduce((sum, lot) => sum + lot.points, 0);
-  points.available -= expiredPoints;
-  return { points, expired, expiredPoints };
-}
-
-/** Pending lots whose `availableAt` has passed, moved into their posted lots (no accounting change). */
-export function matureDue(before: MemberPoints, now: string): MemberPoints {
-  const points = structuredClone(before);
-  for (const [key, value] of Object.entries(points.pendingLots)) {
-    const [availableAt, expiryKey] = key.split('|') as [string, string];
-    if (availableAt > now) continue;
-    delete points.pendingLots[key];
-    points.pending -= value;
-    points.lots[expiryKey] = (points.lots[expiryKey] ?? 0) + value;
-    points.available += value;
-  }
-  return points;
 }

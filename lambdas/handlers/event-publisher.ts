@@ -8,6 +8,7 @@ import {
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { logger } from '../http/logger.ts';
+import type { TransactionType } from '../schemas/points.ts';
 
 /** The envelope of every domain event (PRODUCT.md, "Events"). Consumers dedupe by `id`. */
 export interface LoyaltyEvent {
@@ -24,15 +25,22 @@ export const EVENT_SOURCE = 'loyalty.api';
 /** PutEvents takes at most 10 entries per call. */
 const MAX_ENTRIES = 10;
 
-/** Ledger type → event type where the past tense is not just `points.<type>`. */
-const eventTypeOf: Record<string, string> = {
+/**
+ * Ledger type → event type, for every type (a new type fails to compile until it has its event).
+ * Points credited other than by a purchase are `points.earned` too; `data.type` says which.
+ */
+export const eventTypeOf: Record<TransactionType, string> = {
   earn: 'points.earned',
+  activity: 'points.earned',
+  bonus: 'points.earned',
   redeem: 'points.redeemed',
   reverse: 'points.reversed',
+  refund: 'points.refunded',
   expire: 'points.expired',
   adjust: 'points.adjusted',
   transfer_in: 'points.transferred',
   transfer_out: 'points.transferred',
+  forfeit: 'points.forfeited',
 };
 
 /**
@@ -55,7 +63,7 @@ export function eventOfRecord(record: DynamoDBRecord): LoyaltyEvent | undefined 
   }
   return {
     id: `evt_${txnId.slice('txn_'.length)}`,
-    type: eventTypeOf[txn.type] ?? `points.${txn.type}`,
+    type: eventTypeOf[txn.type as TransactionType] ?? `points.${txn.type}`,
     version: 1,
     occurredAt: String(txn.createdAt),
     memberId: String(txn.memberId),

@@ -11,6 +11,15 @@ export const createMemberBody = z.strictObject({
   enrolledAt: timestamp.optional(),
 });
 
+export const updateMemberBody = z
+  .strictObject({
+    email: z.email().max(254).nullable(),
+    name: text(200).nullable(),
+    channel: channel.nullable(),
+  })
+  .partial()
+  .refine((body) => Object.keys(body).length > 0, 'send at least one field to change');
+
 export const memberParams = z.strictObject({ memberId: idParam('mem') });
 
 export const findMembersQuery = z.strictObject({ externalRef });
@@ -32,15 +41,27 @@ export const memberResponse = z.object({
   name: z.string().nullable(),
   channel: z.string().nullable(),
   enrolledAt: z.string(),
-  tier: z.object({ code: z.string(), since: z.string(), qualifyingPoints: z.int() }),
+  tier: z.object({
+    code: z.string(),
+    name: z.string(),
+    since: z.string(),
+    qualifyingPoints: z.int(),
+    /** The next tier review, and the points to earn before it to keep the tier (null in the entry tier). */
+    review: z.object({ on: z.string(), pointsToKeep: z.int() }).nullable(),
+    /** The next tier up and the qualifying points still needed to reach it (null at the top). */
+    next: z.object({ code: z.string(), pointsNeeded: z.int() }).nullable(),
+  }),
   balances: balancesSchema,
   subscription: z.null(),
   churn: z.null(),
   createdAt: z.string(),
+  /** When the member was erased (status `erased`); null otherwise. */
+  erasedAt: z.string().nullable(),
 });
 
 export const transactionsQuery = listQuery.extend({ type: transactionType.optional() });
 
 export type CreateMemberBody = z.infer<typeof createMemberBody>;
+export type UpdateMemberBody = z.infer<typeof updateMemberBody>;
 export type Balances = z.infer<typeof balancesSchema>;
 export type MemberView = z.infer<typeof memberResponse>;

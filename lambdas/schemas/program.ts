@@ -22,6 +22,12 @@ export const programSchema = z
     churnRiskBands: z.strictObject({ high: z.number().min(0).max(1), medium: z.number().min(0).max(1) }),
     expectedRedemptionRate: z.number().min(0).max(1),
     allowNegativeBalance: z.boolean(),
+    /** How long a held redemption reserves its points before it is released (minutes). */
+    holdExpiryMinutes: z.int().min(1).max(10_080).default(30),
+    /** Whether members may transfer points to one another (pooling). */
+    transfersEnabled: z.boolean().default(true),
+    /** Days before a tier review that a member about to drop a tier gets tier.downgrade_warning. */
+    tierDowngradeWarningDays: z.int().min(0).max(365).default(30),
   })
   .superRefine((program, ctx) => {
     const codes = new Set<string>();
@@ -82,4 +88,7 @@ export const defaultProgram: Program = {
   churnRiskBands: { high: 0.3, medium: 0.6 },
   expectedRedemptionRate: 0.8,
   allowNegativeBalance: false,
+  holdExpiryMinutes: 30,
+  transfersEnabled: true,
+  tierDowngradeWarningDays: 30,
 };

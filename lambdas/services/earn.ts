@@ -1,10 +1,13 @@
 import { calculateEarnPoints, type EarnFactor } from '../domain/earn-calculation.ts';
+import { transactionOf } from '../domain/entries.ts';
 import { ConflictError, ValidationError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
-import { applyEarn, currentTier, MAX_BALANCE, MAX_POINTS_PER_TRANSACTION } from '../domain/member-ledger.ts';
+import { MAX_BALANCE, MAX_POINTS_PER_TRANSACTION } from '../domain/member-ledger.ts';
+import { applyEarn } from '../domain/movements.ts';
 import { ownValue } from '../domain/records.ts';
+import { currentTier } from '../domain/tiers.ts';
 import { instantNotAhead } from '../domain/time.ts';
-import type { EarnBody, TransactionView } from '../schemas/points.ts';
+import type { EarnBody } from '../schemas/points.ts';
 import { putOrderGuard } from '../store/ledger-store.ts';
 import type { RequestContext, UseCaseResponse } from './context.ts';
 import { commitMemberChange } from './member-change.ts';
@@ -25,7 +28,7 @@ export async function earnPoints(
 
   return commitMemberChange(ctx, {
     memberId,
-    load: () => loadPointsContext(ctx.store, memberId, partnerId),
+    load: () => loadPointsContext(ctx.store, { memberId, partnerId }),
     plan: ({ member, program, partner }) => {
       assertPartnerActive(partner, partnerId);
       if (!partner) throw new Error('unreachable: assertPartnerActive checked the partner');
@@ -61,7 +64,7 @@ export async function earnPoints(
           },
         ]);
       }
-      const entry: TransactionView = {
+      const entry = transactionOf({
         id: txnId,
         type: 'earn',
         memberId,
@@ -76,21 +79,20 @@ export async function earnPoints(
         currency: body.currency,
         category: body.category ?? null,
         channel: body.channel ?? null,
-        redemptionId: null,
+        actorKeyId: ctx.principal.keyId,
         occurredAt,
         createdAt: ctx.now,
-      };
+      });
       return {
         entry,
         // The funding charged for these points, at this moment's rate: reversals net exactly this.
         entryExtra: {
           fundingRateMinor: partner.fundingRateMinor,
           fundingMinor: points * partner.fundingRateMinor,
-          ...(applied.tierChanged ? { tierChanged: applied.tierChanged } : {}),
         },
         points: applied.points,
         status: 201,
-        items: [putOrderGuard(ctx.store, partnerId, body.orderRef, txnId)],
+        items: [putOrderGuard(ctx.store, partnerId, body.orderRef, txnId, memberId)],
         aggregates: [
           {
             partnerId,

@@ -1,11 +1,18 @@
-import { ConflictError, NotFoundError } from '../domain/errors.ts';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { matureDue } from '../domain/due.ts';
+import { ConflictError, GoneError, NotFoundError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
-import { balancesOf, emptyMemberPoints, matureDue, qualifyingPoints } from '../domain/member-ledger.ts';
+import { balancesOf, emptyMemberPoints, type MemberPoints } from '../domain/member-ledger.ts';
+import { applyRelease } from '../domain/movements.ts';
 import { COALITION } from '../domain/namespaces.ts';
 import { ownValue } from '../domain/records.ts';
+import { currentTier, tierProgress } from '../domain/tiers.ts';
 import { instantNotAhead } from '../domain/time.ts';
-import type { CreateMemberBody, MemberView } from '../schemas/members.ts';
+import type { CreateMemberBody, MemberView, UpdateMemberBody } from '../schemas/members.ts';
 import type { Principal } from '../store/api-key-store.ts';
+import { setClause } from '../store/expressions.ts';
+import { keys } from '../store/keys.ts';
 import {
   findMemberIdByExternalRef,
   getMember,
@@ -13,7 +20,8 @@ import {
   putExternalRef,
   putNewMember,
 } from '../store/member-store.ts';
-import { getProgram } from '../store/program-store.ts';
+import { putOutboxEvent } from '../store/outbox.ts';
+import { getProgram, type ProgramRecord } from '../store/program-store.ts';
 import { type RequestContext, respond, type UseCaseResponse } from './context.ts';
 import { createResource } from './create-resource.ts';
 
@@ -22,30 +30,51 @@ export function externalRefNamespace(principal: Principal): string {
   return principal.partnerId ?? COALITION;
 }
 
-/** The member as this caller may see it: only its own namespace's externalRef. */
+/**
+ * A position as a read shows it now: matured pending points and expired holds count as available.
+ * Expired lots still show until a change or the expiry job records their `expire` entry, so the
+ * balances always equal the sum of the ledger.
+ */
+export function readView(points: MemberPoints, now: string): MemberPoints {
+  let view = matureDue(points, now).points;
+  for (const [redemptionId, hold] of Object.entries(view.holds)) {
+    if (hold.expiresAt <= now) view = applyRelease(view, redemptionId);
+  }
+  return view;
+}
+
+/** The member as this caller may see it: only its own namespace's externalRef; nothing once erased. */
 export function memberViewFor(
   member: MemberRecord,
   principal: Principal,
   now: string,
-  tierWindowMonths: number,
+  program: Pick<ProgramRecord, 'tiers' | 'tierWindowMonths'>,
 ): MemberView {
+  const points = readView(member.points, now);
+  const tier = currentTier(points, program.tiers);
+  const progress = tierProgress(points, now, program);
+  const erased = member.status === 'erased';
   return {
     id: member.id,
     status: member.status,
-    externalRef: ownValue(member.externalRefs, externalRefNamespace(principal)) ?? null,
-    email: member.email,
-    name: member.name,
-    channel: member.channel,
+    externalRef: erased ? null : (ownValue(member.externalRefs, externalRefNamespace(principal)) ?? null),
+    email: erased ? null : member.email,
+    name: erased ? null : member.name,
+    channel: erased ? null : member.channel,
     enrolledAt: member.enrolledAt,
     tier: {
-      code: member.points.tier.code,
-      since: member.points.tier.since,
-      qualifyingPoints: qualifyingPoints(member.points, now, tierWindowMonths),
+      code: points.tier.code,
+      name: tier.name,
+      since: points.tier.since,
+      qualifyingPoints: progress.qualifyingPoints,
+      review: erased ? null : progress.review,
+      next: erased ? null : progress.next,
     },
-    balances: balancesOf(matureDue(member.points, now)),
+    balances: balancesOf(points),
     subscription: null,
     churn: null,
     createdAt: member.createdAt,
+    erasedAt: member.erasedAt,
   };
 }
 
@@ -66,15 +95,27 @@ export async function enrolMember(ctx: RequestContext, body: CreateMemberBody): 
     enrolledAt,
     createdAt: ctx.now,
     updatedAt: ctx.now,
+    erasedAt: null,
+    indexed: {},
   };
-  const items = [putNewMember(ctx.store, member)];
+  const items = [
+    putNewMember(ctx.store, member),
+    putOutboxEvent(ctx.store, `member.enrolled#${member.id}`, {
+      id: newId('evt', Date.parse(ctx.now)),
+      type: 'member.enrolled',
+      occurredAt: ctx.now,
+      memberId: member.id,
+      partnerId: ctx.principal.role === 'partner' ? ctx.principal.partnerId : null,
+      data: { memberId: member.id, enrolledAt, channel: member.channel },
+    }),
+  ];
   if (body.externalRef) items.push(putExternalRef(ctx.store, namespace, body.externalRef, member.id));
   return createResource(
     ctx,
     items,
-    { status: 201, body: memberViewFor(member, ctx.principal, ctx.now, program.tierWindowMonths) },
+    { status: 201, body: memberViewFor(member, ctx.principal, ctx.now, program) },
     (index) =>
-      index === 1
+      index === 2
         ? new ConflictError(`A member with externalRef ${body.externalRef} already exists.`)
         : undefined,
   );
@@ -83,7 +124,7 @@ export async function enrolMember(ctx: RequestContext, body: CreateMemberBody): 
 export async function readMember(ctx: RequestContext, memberId: string): Promise<UseCaseResponse> {
   const [member, program] = await Promise.all([getMember(ctx.store, memberId), getProgram(ctx.store)]);
   if (!member) throw new NotFoundError(`No member ${memberId}.`);
-  return respond(200, memberViewFor(member, ctx.principal, ctx.now, program.tierWindowMonths));
+  return respond(200, memberViewFor(member, ctx.principal, ctx.now, program));
 }
 
 /** GET /v1/members?externalRef=: a list of zero or one member, in the caller's namespace. */
@@ -97,6 +138,36 @@ export async function findMembers(ctx: RequestContext, externalRef: string): Pro
     memberId ? getMember(ctx.store, memberId) : undefined,
     getProgram(ctx.store),
   ]);
-  const items = member ? [memberViewFor(member, ctx.principal, ctx.now, program.tierWindowMonths)] : [];
+  const items = member ? [memberViewFor(member, ctx.principal, ctx.now, program)] : [];
   return respond(200, { items, nextCursor: null });
+}
+
+/**
+ * PATCH /v1/members/{id}: profile fields (null clears one). Points never move here, so the member's
+ * version is left alone; an erased member cannot be changed (410).
+ */
+export async function updateMemberProfile(
+  ctx: RequestContext,
+  memberId: string,
+  changes: UpdateMemberBody,
+): Promise<UseCaseResponse> {
+  const { set, names, values } = setClause({ ...changes, updatedAt: ctx.now });
+  try {
+    await ctx.store.db.send(
+      new UpdateCommand({
+        TableName: ctx.store.tableName,
+        Key: keys.member(memberId),
+        UpdateExpression: `SET ${set}`,
+        ConditionExpression: 'attribute_exists(pk) AND #status = :active',
+        ExpressionAttributeNames: { ...names, '#status': 'status' },
+        ExpressionAttributeValues: { ...values, ':active': 'active' },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    const member = await getMember(ctx.store, memberId);
+    if (!member) throw new NotFoundError(`No member ${memberId}.`);
+    throw new GoneError(`Member ${memberId} was erased; its profile can no longer be changed.`);
+  }
+  return readMember(ctx, memberId);
 }

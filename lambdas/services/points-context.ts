@@ -6,6 +6,7 @@ import { keys } from '../store/keys.ts';
 import { batchGet, type MemberRecord, memberFromItem } from '../store/member-store.ts';
 import { partnerFromItem } from '../store/partner-store.ts';
 import { type ProgramRecord, programFromItem } from '../store/program-store.ts';
+import { type RedemptionRecord, redemptionFromItem } from '../store/redemption-store.ts';
 import { type RewardRecord, rewardFromItem } from '../store/reward-store.ts';
 
 /** What a point-moving use case reads before it plans: one BatchGetItem, strongly consistent. */
@@ -14,30 +15,50 @@ export interface PointsContext {
   program: ProgramRecord;
   partner: Partner | undefined;
   reward: RewardRecord | undefined;
+  redemption: RedemptionRecord | undefined;
+  /** The other member of a transfer. */
+  counterpart: MemberRecord | undefined;
+  /** An earn's order guard, which carries its reversals so far. */
+  order: Record<string, unknown> | undefined;
 }
 
-export async function loadPointsContext(
-  store: Store,
-  memberId: string,
-  partnerId: string | null,
-  rewardId?: string,
-): Promise<PointsContext> {
-  const memberKey = keys.member(memberId);
-  const programKey = keys.program();
-  const partnerKey = partnerId ? keys.partner(partnerId) : undefined;
-  const rewardKey = rewardId ? keys.reward(rewardId) : undefined;
-  const optional = [partnerKey, rewardKey].filter((key) => key !== undefined);
-  const found = await batchGet(store, [memberKey, programKey, ...optional]);
+export interface PointsContextKeys {
+  memberId: string;
+  partnerId: string | null;
+  rewardId?: string | undefined;
+  redemptionId?: string | undefined;
+  counterpartId?: string | undefined;
+  order?: { partnerId: string; orderRef: string } | undefined;
+}
+
+export async function loadPointsContext(store: Store, wanted: PointsContextKeys): Promise<PointsContext> {
+  const requested = {
+    member: keys.member(wanted.memberId),
+    program: keys.program(),
+    partner: wanted.partnerId ? keys.partner(wanted.partnerId) : undefined,
+    reward: wanted.rewardId ? keys.reward(wanted.rewardId) : undefined,
+    redemption: wanted.redemptionId ? keys.redemption(wanted.redemptionId) : undefined,
+    counterpart: wanted.counterpartId ? keys.member(wanted.counterpartId) : undefined,
+    order: wanted.order ? keys.order(wanted.order.partnerId, wanted.order.orderRef) : undefined,
+  };
+  const found = await batchGet(
+    store,
+    Object.values(requested).filter((key) => key !== undefined),
+  );
   const get = (key: { pk: string; sk: string } | undefined) =>
     key ? found.get(`${key.pk}|${key.sk}`) : undefined;
-  const member = get(memberKey);
-  const partner = get(partnerKey);
-  const reward = get(rewardKey);
+  const map = <T>(key: { pk: string; sk: string } | undefined, of: (item: Record<string, unknown>) => T) => {
+    const item = get(key);
+    return item ? of(item) : undefined;
+  };
   return {
-    member: member ? memberFromItem(member) : undefined,
-    program: programFromItem(get(programKey)),
-    partner: partner ? partnerFromItem(partner) : undefined,
-    reward: reward ? rewardFromItem(reward) : undefined,
+    member: map(requested.member, memberFromItem),
+    program: programFromItem(get(requested.program)),
+    partner: map(requested.partner, partnerFromItem),
+    reward: map(requested.reward, rewardFromItem),
+    redemption: map(requested.redemption, redemptionFromItem),
+    counterpart: map(requested.counterpart, memberFromItem),
+    order: get(requested.order),
   };
 }
 

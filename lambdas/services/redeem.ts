@@ -1,8 +1,12 @@
+import { transactionOf } from '../domain/entries.ts';
 import { ConflictError, NotFoundError, OutOfStockError, ValidationError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
-import { applyRedemption, MAX_BALANCE } from '../domain/member-ledger.ts';
+import { MAX_BALANCE } from '../domain/member-ledger.ts';
+import { applyHold, applyRedemption } from '../domain/movements.ts';
 import { instantNotAhead } from '../domain/time.ts';
-import type { RedemptionBody, RedemptionView, TransactionView } from '../schemas/points.ts';
+import type { Partner } from '../schemas/partners.ts';
+import type { RedemptionBody, RedemptionView } from '../schemas/points.ts';
+import { putNewRedemption } from '../store/redemption-store.ts';
 import { getReward, outOfStockEvent, type RewardRecord, redeemRewardUnit } from '../store/reward-store.ts';
 import type { TransactItem } from '../store/transactions.ts';
 import type { RequestContext, UseCaseResponse } from './context.ts';
@@ -10,21 +14,17 @@ import { commitMemberChange } from './member-change.ts';
 import { assertPartnerActive, loadPointsContext, partnerOfRequest } from './points-context.ts';
 
 /**
- * POST /v1/members/{id}/redemptions: spend points (soonest-expiring lots first) as a captured
- * redemption, either a number of points or one unit of a reward. Points earned at any partner
- * can be spent at any partner; the redemption records where it happened. The version-conditioned
- * writes of member and reward make overspending and overselling impossible under any concurrency.
+ * POST /v1/members/{id}/redemptions: spend points (soonest-expiring lots first), either a number
+ * of points or one unit of a reward, captured at once or held (`hold: true`) until captured,
+ * released, or the hold expires. Points earned at any partner can be spent at any partner; the
+ * redemption records where it happened. The version-conditioned writes of member and reward make
+ * overspending and overselling impossible under any concurrency.
  */
 export async function redeemPoints(
   ctx: RequestContext,
   memberId: string,
   body: RedemptionBody,
 ): Promise<UseCaseResponse> {
-  if (body.hold === true) {
-    throw new ValidationError([
-      { path: 'body.hold', message: 'holds are not available yet; omit hold to capture' },
-    ]);
-  }
   const occurredAt = instantNotAhead(body.occurredAt, ctx.now, 'body.occurredAt');
   const partnerId = await redemptionPartner(ctx, body);
   const now = Date.parse(ctx.now);
@@ -33,7 +33,7 @@ export async function redeemPoints(
 
   return commitMemberChange(ctx, {
     memberId,
-    load: () => loadPointsContext(ctx.store, memberId, partnerId, body.rewardId),
+    load: () => loadPointsContext(ctx.store, { memberId, partnerId, rewardId: body.rewardId }),
     plan: ({ member, program, partner, reward }) => {
       assertPartnerActive(partner, partnerId);
       const rewardItems = body.rewardId ? rewardPart(ctx, body.rewardId, reward, partnerId) : undefined;
@@ -46,68 +46,114 @@ export async function redeemPoints(
           { path: 'body.points', message: `is worth more than ${MAX_BALANCE} minor units` },
         ]);
       }
-      const applied = applyRedemption(member.points, requested);
-      const entry: TransactionView = {
-        id: txnId,
-        type: 'redeem',
-        memberId,
-        partnerId,
-        points: -requested,
-        status: 'posted',
-        availableAt: null,
-        expiresAt: null,
-        breakdown: [],
-        orderRef: body.orderRef ?? null,
-        amountMinor: null,
-        currency: null,
-        category: null,
-        channel: null,
-        redemptionId,
-        occurredAt,
-        createdAt: ctx.now,
-      };
-      const redemption: RedemptionView = {
+      const view: RedemptionView = {
         id: redemptionId,
-        transactionId: txnId,
+        transactionId: null,
         memberId,
         partnerId,
-        status: 'captured',
+        status: 'held',
         points: requested,
+        capturedPoints: 0,
+        refundedPoints: 0,
         valueMinor,
         currency: program.currency,
         rewardId: body.rewardId ?? null,
         orderRef: body.orderRef ?? null,
+        holdExpiresAt: null,
         createdAt: ctx.now,
+        updatedAt: ctx.now,
       };
+      const rewardUnitTaken = rewardItems !== undefined && rewardItems.reward.reward.inventory !== null;
+      const common = {
+        status: 201,
+        // The reward changed (a unit went, or an admin edited it) since we read it: plan again.
+        onItemConditionFailed: (index: number) =>
+          index < (rewardItems?.items.length ?? 0) ? ('retry' as const) : undefined,
+      };
+
+      if (body.hold === true) {
+        const holdExpiresAt = new Date(now + program.holdExpiryMinutes * 60_000).toISOString();
+        const held = { ...view, holdExpiresAt };
+        const points = applyHold(
+          member.points,
+          redemptionId,
+          requested,
+          holdExpiresAt,
+          rewardUnitTaken ? (body.rewardId as string) : null,
+          partnerId,
+        );
+        return {
+          ...common,
+          points,
+          response: { redemption: held },
+          items: [
+            ...(rewardItems?.items ?? []),
+            putNewRedemption(ctx.store, {
+              redemption: held,
+              consumed: [],
+              reimbursementRateMinor: 0,
+              rewardUnitTaken,
+              version: 0,
+            }),
+          ],
+          aggregates: [{ partnerId, delta: { heldPoints: requested } }],
+        };
+      }
+
+      const applied = applyRedemption(member.points, requested);
+      const captured: RedemptionView = {
+        ...view,
+        status: 'captured',
+        transactionId: txnId,
+        capturedPoints: requested,
+      };
+      const rate = reimbursementRate(partner);
       return {
-        entry,
+        ...common,
+        entry: transactionOf({
+          id: txnId,
+          type: 'redeem',
+          memberId,
+          partnerId,
+          points: -requested,
+          orderRef: body.orderRef ?? null,
+          redemptionId,
+          actorKeyId: ctx.principal.keyId,
+          occurredAt,
+          createdAt: ctx.now,
+        }),
         entryExtra: {
           consumed: applied.consumed,
-          redemption,
+          redemption: captured,
           // The reimbursement owed for these points, at this moment's rate: refunds net exactly this.
-          reimbursementRateMinor: partner?.reimbursementRateMinor ?? 0,
-          reimbursementMinor: requested * (partner?.reimbursementRateMinor ?? 0),
+          reimbursementRateMinor: rate,
+          reimbursementMinor: requested * rate,
         },
+        responseParts: ['redemption'],
         points: applied.points,
-        status: 201,
-        responseShape: 'redemption',
-        items: rewardItems?.items ?? [],
+        items: [
+          ...(rewardItems?.items ?? []),
+          putNewRedemption(ctx.store, {
+            redemption: captured,
+            consumed: applied.consumed,
+            reimbursementRateMinor: rate,
+            rewardUnitTaken,
+            version: 0,
+          }),
+        ],
         aggregates: [
           {
             partnerId,
-            delta: {
-              redeemedPoints: requested,
-              redemptionCount: 1,
-              reimbursementMinor: requested * (partner?.reimbursementRateMinor ?? 0),
-            },
+            delta: { redeemedPoints: requested, redemptionCount: 1, reimbursementMinor: requested * rate },
           },
         ],
-        // The reward changed (a unit went, or an admin edited it) since we read it: plan again.
-        onItemConditionFailed: (index) => (index === 0 && rewardItems ? 'retry' : undefined),
       };
     },
   });
 }
+
+/** What the coalition pays a partner per point redeemed at it, now (0 for coalition redemptions). */
+export const reimbursementRate = (partner: Partner | undefined) => partner?.reimbursementRateMinor ?? 0;
 
 /**
  * Where the redemption happens: a partner key's own partner; for an admin, the partner named in

@@ -70,9 +70,51 @@ export const keys = {
       partnerId === undefined ? '' : rewardId === undefined ? `${partnerId}#` : `${partnerId}#${rewardId}`,
   }),
 
+  /** A redemption's current state (held, captured, released, refunded), mutable unlike its entries. */
+  redemption: (redemptionId: string) => ({ pk: `REDEMPTION#${redemptionId}`, sk: 'REDEMPTION' }),
+
+  /** One award per (member, activity type, ref). */
+  activity: (memberId: string, type: string, ref: string) => ({
+    pk: `ACTIVITY#${memberId}#${type}#${ref}`,
+    sk: 'ACTIVITY',
+  }),
+
+  /**
+   * A job run per (job, asOf day): `RUN` holds when it started and finished; one `SHARD#nn` per due
+   * index shard counts what it processed and changed (in the same transaction as each change).
+   */
+  jobRun: (job: string, day: string) => ({ pk: `JOB#${job}#${day}`, sk: 'RUN' }),
+  jobShard: (job: string, day: string, shard: number) => ({
+    pk: `JOB#${job}#${day}`,
+    sk: `SHARD#${String(shard).padStart(2, '0')}`,
+  }),
+
+  /**
+   * A due index entry: `DUE#<kind>#<shard>` / `<date>#<id>`, on the index of that kind (see
+   * dueIndexOf). Sharded so no partition takes every write.
+   */
+  due: (kind: DueKind, shard: number, date: string, id: string) => ({
+    [`${dueIndexOf[kind]}pk`]: duePartition(kind, shard),
+    [`${dueIndexOf[kind]}sk`]: `${date}#${id}`,
+  }),
+
   /** Outbox item of an event that is not a ledger entry (e.g. reward.out_of_stock). */
   outboxEvent: (dedupeKey: string) => ({ pk: `EVENT#${dedupeKey}`, sk: 'EVENT' }),
 } as const;
+
+/** What falls due, and which index lists it (a member item is on each of its kinds at once). */
+export type DueKind = 'expire' | 'notice' | 'mature' | 'hold' | 'review' | 'warn';
+export const dueIndexOf = {
+  expire: 'gsi4',
+  notice: 'gsi5',
+  mature: 'gsi6',
+  hold: 'gsi6',
+  review: 'gsi7',
+  warn: 'gsi8',
+} as const satisfies Record<DueKind, string>;
+/** Shards of each due index: a job reads them all; each takes 1/16 of the writes. */
+export const DUE_SHARDS = 16;
+export const duePartition = (kind: DueKind, shard: number) => `DUE#${kind}#${String(shard).padStart(2, '0')}`;
 
 /** Stable shard for a member: FNV-1a of its id, so one member always lands on one shard. */
 export function shardOf(memberId: string, shards = AGGREGATE_SHARDS): number {

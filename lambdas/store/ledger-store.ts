@@ -2,10 +2,11 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../domain/errors.ts';
 import { COALITION } from '../domain/namespaces.ts';
 import type { Balances } from '../schemas/members.ts';
-import type { RedemptionView, TransactionType, TransactionView } from '../schemas/points.ts';
+import type { ReversalView, TransactionType, TransactionView, TransferView } from '../schemas/points.ts';
 import type { Store } from './client.ts';
 import { keys, shardOf } from './keys.ts';
 import { decodeCursor, encodeCursor } from './pagination.ts';
+import { redemptionViewOf } from './redemption-store.ts';
 import type { TransactItem } from './transactions.ts';
 
 /**
@@ -27,20 +28,97 @@ export function ledgerEntryAttributes(txn: TransactionView, extra: Record<string
   };
 }
 
-/** One earn per (partner, orderRef): a second one fails this condition. */
+/**
+ * One earn per (partner, orderRef): a second one fails this condition. The guard also carries the
+ * earn's reversals so far (returns), so they never add up to more than was earned.
+ */
 export function putOrderGuard(
   store: Store,
   partnerId: string,
   orderRef: string,
   txnId: string,
+  memberId: string,
 ): TransactItem {
   return {
     Put: {
       TableName: store.tableName,
-      Item: { ...keys.order(partnerId, orderRef), entity: 'order', txnId },
+      Item: {
+        ...keys.order(partnerId, orderRef),
+        entity: 'order',
+        txnId,
+        memberId,
+        reversedPoints: 0,
+        reversedAmountMinor: 0,
+      },
       ConditionExpression: 'attribute_not_exists(pk)',
     },
   };
+}
+
+/** What an earn's order guard says about the earn and its reversals so far. */
+export interface OrderReversals {
+  txnId: string;
+  reversedPoints: number;
+  reversedAmountMinor: number;
+}
+
+export function orderReversalsOf(item: Record<string, unknown>): OrderReversals {
+  return {
+    txnId: String(item.txnId),
+    reversedPoints: Number(item.reversedPoints ?? 0),
+    reversedAmountMinor: Number(item.reversedAmountMinor ?? 0),
+  };
+}
+
+/** Record a reversal on the earn's guard, only if no other reversal was recorded since it was read. */
+export function recordReversal(
+  store: Store,
+  partnerId: string,
+  orderRef: string,
+  before: OrderReversals,
+  after: { reversedPoints: number; reversedAmountMinor: number },
+): TransactItem {
+  return {
+    Update: {
+      TableName: store.tableName,
+      Key: keys.order(partnerId, orderRef),
+      UpdateExpression: 'SET reversedPoints = :points, reversedAmountMinor = :amount',
+      // Guards written before reversals existed have no counters yet.
+      ConditionExpression:
+        '(reversedPoints = :seen OR attribute_not_exists(reversedPoints)) AND txnId = :txn',
+      ExpressionAttributeValues: {
+        ':points': after.reversedPoints,
+        ':amount': after.reversedAmountMinor,
+        ':seen': before.reversedPoints,
+        ':txn': before.txnId,
+      },
+    },
+  };
+}
+
+/** A ledger entry's stored attributes by its public id (gsi2 → table key → consistent read). */
+export async function findLedgerEntry(
+  store: Store,
+  txnId: string,
+): Promise<Record<string, unknown> | undefined> {
+  const found = await store.db.send(
+    new QueryCommand({
+      TableName: store.tableName,
+      IndexName: 'gsi2',
+      KeyConditionExpression: 'gsi2pk = :id',
+      ExpressionAttributeValues: { ':id': keys.publicId(txnId).gsi2pk },
+    }),
+  );
+  const tableKey = found.Items?.[0];
+  if (!tableKey) return undefined;
+  const { Item } = await store.db.send(
+    new GetCommand({
+      TableName: store.tableName,
+      Key: { pk: tableKey.pk, sk: tableKey.sk },
+      ConsistentRead: true,
+    }),
+  );
+  return Item?.entity === 'ledger' ? Item : undefined;
 }
 
 export interface AggregateDelta {
@@ -54,6 +132,26 @@ export interface AggregateDelta {
   fundingMinor?: number;
   /** redeemedPoints × the partner's reimbursement rate at the time: what the coalition owes it. */
   reimbursementMinor?: number;
+  /** Points taken back from earns at the partner (returns), and the funding they had charged. */
+  reversedPoints?: number;
+  reversedFundingMinor?: number;
+  /** Points refunded of redemptions at the partner, and the reimbursement they had charged. */
+  refundedPoints?: number;
+  refundedReimbursementMinor?: number;
+  /** Net change of points reserved by holds (+ hold, − capture or release). */
+  heldPoints?: number;
+  /** Admin corrections (signed), coalition-funded. */
+  adjustedPoints?: number;
+  /** Points moved between members: out = in coalition-wide. */
+  transferredOutPoints?: number;
+  transferredInPoints?: number;
+  /** Points forfeited at erasure. */
+  forfeitedPoints?: number;
+  activityCount?: number;
+  /** Survey answers (NPS: promoters 9–10, detractors 0–6). */
+  surveyResponses?: number;
+  surveyPromoters?: number;
+  surveyDetractors?: number;
 }
 
 /** Add to the day × partner counters on the member's shard (ADD commutes: no read, no condition). */
@@ -158,13 +256,26 @@ export function transactionViewOf(raw: Record<string, unknown>): TransactionView
     category: nullable<string>(raw.category),
     channel: nullable<string>(raw.channel),
     redemptionId: nullable<string>(raw.redemptionId),
+    relatedTransactionId: nullable<string>(raw.relatedTransactionId),
+    reason: nullable<string>(raw.reason),
+    actorKeyId: nullable<string>(raw.actorKeyId),
     occurredAt: String(raw.occurredAt),
     createdAt: String(raw.createdAt),
   };
 }
 
-/** What a ledger entry's API response holds besides balances: the transaction, or the redemption. */
-export type LedgerResponseShape = 'transaction' | 'redemption';
+/**
+ * What a ledger entry's API response holds besides balances, in order: the transaction, the
+ * redemption, a reversal's or a transfer's outcome. Each is an attribute of the entry.
+ */
+export type ResponsePart = 'transaction' | 'redemption' | 'reversal' | 'transfer';
+
+const renderPart: Record<ResponsePart, (entry: Record<string, unknown>) => unknown> = {
+  transaction: (entry) => transactionViewOf(entry.txn as Record<string, unknown>),
+  redemption: (entry) => redemptionViewOf(entry.redemption as Record<string, unknown>),
+  reversal: (entry) => reversalViewOf(entry.reversal as Record<string, unknown>),
+  transfer: (entry) => transferViewOf(entry.transfer as Record<string, unknown>),
+};
 
 /**
  * The response body of a point movement, rendered from the attributes its ledger entry stores:
@@ -172,19 +283,28 @@ export type LedgerResponseShape = 'transaction' | 'redemption';
  * and the entry does not carry a second copy of itself as text.
  */
 export function ledgerResponseBody(entry: Record<string, unknown>): string {
-  const balances = entry.balances
-    ? { balances: balancesViewOf(entry.balances as Record<string, unknown>) }
-    : {};
-  if (entry.responseShape === 'redemption') {
-    return JSON.stringify({
-      redemption: redemptionViewOf(entry.redemption as Record<string, unknown>),
-      ...balances,
-    });
-  }
-  return JSON.stringify({
-    transaction: transactionViewOf(entry.txn as Record<string, unknown>),
-    ...balances,
-  });
+  // Entries written before responseParts existed name their shape (redemption) or imply it.
+  const parts =
+    (entry.responseParts as ResponsePart[] | undefined) ??
+    (entry.responseShape === 'redemption' ? ['redemption'] : ['transaction']);
+  const body: Record<string, unknown> = {};
+  for (const part of parts) body[part] = renderPart[part](entry);
+  if (entry.balances) body.balances = balancesViewOf(entry.balances as Record<string, unknown>);
+  return JSON.stringify(body);
+}
+
+function reversalViewOf(raw: Record<string, unknown>): ReversalView {
+  return {
+    earnTransactionId: String(raw.earnTransactionId),
+    requestedPoints: Number(raw.requestedPoints),
+    reversedPoints: Number(raw.reversedPoints),
+    cancelledPendingPoints: Number(raw.cancelledPendingPoints),
+    shortfallPoints: Number(raw.shortfallPoints),
+  };
+}
+
+function transferViewOf(raw: Record<string, unknown>): TransferView {
+  return { toMemberId: String(raw.toMemberId), inTransactionId: String(raw.inTransactionId) };
 }
 
 function balancesViewOf(raw: Record<string, unknown>): Balances {
@@ -196,22 +316,6 @@ function balancesViewOf(raw: Record<string, unknown>): Balances {
     lifetimeEarned: Number(raw.lifetimeEarned),
     lifetimeRedeemed: Number(raw.lifetimeRedeemed),
     expiringNext: next ? { points: Number(next.points), on: String(next.on) } : null,
-  };
-}
-
-function redemptionViewOf(raw: Record<string, unknown>): RedemptionView {
-  return {
-    id: String(raw.id),
-    transactionId: String(raw.transactionId),
-    memberId: String(raw.memberId),
-    partnerId: (raw.partnerId as string | null | undefined) ?? null,
-    status: raw.status as RedemptionView['status'],
-    points: Number(raw.points),
-    valueMinor: Number(raw.valueMinor),
-    currency: String(raw.currency),
-    rewardId: (raw.rewardId as string | null | undefined) ?? null,
-    orderRef: (raw.orderRef as string | null | undefined) ?? null,
-    createdAt: String(raw.createdAt),
   };
 }
 
@@ -235,23 +339,7 @@ async function historyStartKey(
     new ValidationError([{ path: 'query.cursor', message: 'is not a cursor this list returned' }]);
   const txnId = decoded.t as string;
   if (!/^txn_[0-9A-HJKMNP-TV-Z]{26}$/.test(txnId)) throw invalid();
-  const found = await store.db.send(
-    new QueryCommand({
-      TableName: store.tableName,
-      IndexName: 'gsi2',
-      KeyConditionExpression: 'gsi2pk = :id',
-      ExpressionAttributeValues: { ':id': keys.publicId(txnId).gsi2pk },
-    }),
-  );
-  const tableKey = found.Items?.[0];
-  if (!tableKey) throw invalid();
-  const { Item } = await store.db.send(
-    new GetCommand({
-      TableName: store.tableName,
-      Key: { pk: tableKey.pk, sk: tableKey.sk },
-      ConsistentRead: true,
-    }),
-  );
+  const Item = await findLedgerEntry(store, txnId);
   if (!Item || Item[index.pkName] !== index.pk) throw invalid();
   return {
     pk: String(Item.pk),

@@ -1,8 +1,9 @@
 import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { DueDates } from '../domain/due.ts';
 import { TooManyConcurrentUpdatesError } from '../domain/errors.ts';
-import type { MemberPoints } from '../domain/member-ledger.ts';
+import { type MemberPoints, memberPointsOf } from '../domain/member-ledger.ts';
 import type { Store } from './client.ts';
-import { keys } from './keys.ts';
+import { type DueKind, dueIndexOf, keys, shardOf } from './keys.ts';
 import type { TransactItem } from './transactions.ts';
 
 /** The one item that holds a member's profile and points position; `version` orders every change. */
@@ -19,18 +20,52 @@ export interface MemberRecord {
   enrolledAt: string;
   createdAt: string;
   updatedAt: string;
+  erasedAt: string | null;
+  /** The due index attributes as stored (gsi4pk…gsi8sk): a job rewrites them only if they moved. */
+  indexed: Record<string, string>;
 }
+
+const DUE_ATTRIBUTES = (['expire', 'notice', 'mature', 'review', 'warn'] as const).flatMap((kind) => [
+  `${dueIndexOf[kind]}pk`,
+  `${dueIndexOf[kind]}sk`,
+]);
 
 export function memberFromItem(item: Record<string, unknown>): MemberRecord {
   const { pk: _pk, sk: _sk, entity: _entity, ...record } = item;
-  return record as unknown as MemberRecord;
+  const indexed: Record<string, string> = {};
+  for (const name of DUE_ATTRIBUTES) {
+    if (typeof record[name] === 'string') indexed[name] = record[name];
+    delete record[name];
+  }
+  const stored = record as unknown as MemberRecord;
+  return {
+    ...stored,
+    erasedAt: stored.erasedAt ?? null,
+    points: memberPointsOf(stored.points),
+    indexed,
+  };
+}
+
+/** The due index attributes of a member whose position has these due dates. */
+export function dueIndexAttributes(memberId: string, dates: DueDates): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  for (const [kind, date] of Object.entries(dates) as [Exclude<DueKind, 'hold'>, string | null][]) {
+    if (date !== null) Object.assign(attributes, keys.due(kind, shardOf(memberId), date, memberId));
+  }
+  return attributes;
+}
+
+/** Whether writing `attributes` would change the member's due index entries. */
+export function indexMoved(member: MemberRecord, attributes: Record<string, string>): boolean {
+  return DUE_ATTRIBUTES.some((name) => member.indexed[name] !== attributes[name]);
 }
 
 export function putNewMember(store: Store, member: MemberRecord): TransactItem {
+  const { indexed, ...stored } = member;
   return {
     Put: {
       TableName: store.tableName,
-      Item: { ...keys.member(member.id), entity: 'member', ...member },
+      Item: { ...keys.member(member.id), entity: 'member', ...stored, ...indexed },
       ConditionExpression: 'attribute_not_exists(pk)',
     },
   };
@@ -52,30 +87,52 @@ export function putExternalRef(
   };
 }
 
+export interface MemberUpdate {
+  points: MemberPoints;
+  /** The due index attributes for the new position (absent ones are removed). */
+  indexed: Record<string, string>;
+  /** Further attributes to set (erasure: status, profile). */
+  set?: Record<string, unknown>;
+}
+
 /**
- * Write a member's new points position, only if nobody changed the member since it was read
- * (optimistic concurrency: the caller re-reads and recomputes when this condition fails).
+ * Write a member's new points position and due index entries, only if nobody changed the member
+ * since it was read (optimistic concurrency: the caller re-reads and recomputes when this
+ * condition fails) and it is still active.
  */
-export function updateMemberPoints(
+export function updateMember(
   store: Store,
   member: MemberRecord,
-  points: MemberPoints,
+  update: MemberUpdate,
   now: string,
 ): TransactItem {
+  const names: Record<string, string> = { '#status': 'status' };
+  const values: Record<string, unknown> = {
+    ':points': update.points,
+    ':next': member.version + 1,
+    ':version': member.version,
+    ':now': now,
+    ':active': 'active',
+  };
+  const sets = ['points = :points', 'version = :next', 'updatedAt = :now'];
+  const extra = { ...update.indexed, ...update.set };
+  Object.entries(extra).forEach(([name, value], i) => {
+    names[`#a${i}`] = name;
+    values[`:a${i}`] = value;
+    sets.push(`#a${i} = :a${i}`);
+  });
+  const removed = DUE_ATTRIBUTES.filter((name) => !(name in update.indexed));
+  removed.forEach((name, i) => {
+    names[`#r${i}`] = name;
+  });
   return {
     Update: {
       TableName: store.tableName,
       Key: keys.member(member.id),
-      UpdateExpression: 'SET points = :points, version = :next, updatedAt = :now',
+      UpdateExpression: `SET ${sets.join(', ')}${removed.length ? ` REMOVE ${removed.map((_, i) => `#r${i}`).join(', ')}` : ''}`,
       ConditionExpression: 'version = :version AND #status = :active',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: {
-        ':points': points,
-        ':next': member.version + 1,
-        ':version': member.version,
-        ':now': now,
-        ':active': 'active',
-      },
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
     },
   };
 }

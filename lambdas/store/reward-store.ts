@@ -5,6 +5,7 @@ import type { Reward, UpdateRewardBody } from '../schemas/rewards.ts';
 import type { Store } from './client.ts';
 import { setClause } from './expressions.ts';
 import { keys } from './keys.ts';
+import { putOutboxEvent } from './outbox.ts';
 import { decodeCursor, encodeCursor } from './pagination.ts';
 import { type TransactItem, TransactionCancelledError, transactWrite } from './transactions.ts';
 
@@ -258,23 +259,20 @@ export function redeemRewardUnit(store: Store, record: RewardRecord): TransactIt
   };
 }
 
-/** An event that is not a ledger entry, written as an outbox item in the change's transaction. */
-export function putOutboxEvent(
-  store: Store,
-  dedupeKey: string,
-  event: {
-    id: string;
-    type: string;
-    occurredAt: string;
-    partnerId: string | null;
-    data: Record<string, unknown>;
-  },
-): TransactItem {
+/**
+ * Give one unit back to a reward's finite stock (a released hold, a refunded reward redemption).
+ * `ADD` commutes with concurrent sales; the condition fails only if the reward has meanwhile become
+ * unlimited (null stock, which cannot be added to): the change is then planned again without it.
+ */
+export function restockUnit(store: Store, rewardId: string): TransactItem {
   return {
-    Put: {
+    Update: {
       TableName: store.tableName,
-      Item: { ...keys.outboxEvent(dedupeKey), entity: 'event', event: { ...event, version: 1 } },
-      ConditionExpression: 'attribute_not_exists(pk)',
+      Key: keys.reward(rewardId),
+      UpdateExpression: 'ADD #reward.inventory :one',
+      ConditionExpression: 'attribute_type(#reward.inventory, :number)',
+      ExpressionAttributeNames: { '#reward': 'reward' },
+      ExpressionAttributeValues: { ':one': 1, ':number': 'N' },
     },
   };
 }

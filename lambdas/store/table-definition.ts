@@ -42,6 +42,44 @@ export const tableDefinition = {
       sortKey: 'gsi3sk',
       projection: { include: ['txn', 'type'] },
     },
+    // The due indexes: sparse, sharded by member, sorted by the date something falls due, so a job
+    // reads what is due and nothing else (never a scan, never every member). See due.ts.
+    {
+      // Members by the expiry date of their soonest lot (expire-points).
+      name: 'gsi4',
+      partitionKey: 'gsi4pk',
+      sortKey: 'gsi4sk',
+      projection: 'KEYS_ONLY',
+    },
+    {
+      // Members by their soonest lot not yet noticed (expire-points' points.expiring notices).
+      name: 'gsi5',
+      partitionKey: 'gsi5pk',
+      sortKey: 'gsi5sk',
+      projection: 'KEYS_ONLY',
+    },
+    {
+      // Members by their soonest pending availableAt (mature-pending); held redemptions by hold
+      // expiry (release-expired-holds).
+      name: 'gsi6',
+      partitionKey: 'gsi6pk',
+      sortKey: 'gsi6sk',
+      projection: 'KEYS_ONLY',
+    },
+    {
+      // Members above the entry tier by review date (tier-review).
+      name: 'gsi7',
+      partitionKey: 'gsi7pk',
+      sortKey: 'gsi7sk',
+      projection: 'KEYS_ONLY',
+    },
+    {
+      // Members by a review date whose downgrade warning is not sent yet (tier-review).
+      name: 'gsi8',
+      partitionKey: 'gsi8pk',
+      sortKey: 'gsi8sk',
+      projection: 'KEYS_ONLY',
+    },
   ] as IndexDefinition[],
 } as const;
 
@@ -54,6 +92,16 @@ export const keyAttributes = [
   'gsi2sk',
   'gsi3pk',
   'gsi3sk',
+  'gsi4pk',
+  'gsi4sk',
+  'gsi5pk',
+  'gsi5sk',
+  'gsi6pk',
+  'gsi6sk',
+  'gsi7pk',
+  'gsi7sk',
+  'gsi8pk',
+  'gsi8sk',
 ] as const;
 
 /** Input for `CreateTable` (local runtime and tests). On AWS the CDK construct creates the table. */

@@ -14,7 +14,15 @@ import {
  * response may mention anything of A's that B was not shown by itself.
  */
 let api: TestApi;
-const a = { key: '', keyId: '', memberId: '', rewardId: '', txnId: '', ref: 'a-secret-customer-ref' };
+const a = {
+  key: '',
+  keyId: '',
+  memberId: '',
+  rewardId: '',
+  txnId: '',
+  redemptionId: '',
+  ref: 'a-secret-customer-ref',
+};
 let bKey = '';
 
 const partner = (id: string) => partnerBody(id);
@@ -45,11 +53,28 @@ beforeAll(async () => {
       body: { name: 'A gift', costPoints: 10, valueMinor: 100, inventory: 5 },
     })
   ).json.id;
+  // A holds 10 points at its till: a redemption B must not see, capture, release or refund.
+  a.redemptionId = (
+    await api.request('POST', `/v1/members/${a.memberId}/redemptions`, {
+      key: a.key,
+      body: { points: 10, hold: true, orderRef: 'a-order-2' },
+    })
+  ).json.redemption.id;
 });
 afterAll(() => api.close());
 
 /** Things of A's that B must never be shown. */
-const secretsOfA = () => [a.ref, a.txnId, a.rewardId, a.keyId, a.key, 'a-order-1', 'A gift'];
+const secretsOfA = () => [
+  a.ref,
+  a.txnId,
+  a.rewardId,
+  a.redemptionId,
+  a.keyId,
+  a.key,
+  'a-order-1',
+  'a-order-2',
+  'A gift',
+];
 
 /** What B sent: an id B put in its own request may come back in the problem (`instance`, `detail`). */
 const sentByB = new WeakMap<ApiResponse, string>();
@@ -121,6 +146,17 @@ const attempts: Record<string, () => Promise<{ response: ApiResponse; allowed: n
     expect(response.json.externalRef).toBeNull();
     return { response, allowed: [200] };
   },
+  'PATCH /v1/members/{memberId}': async () => {
+    // Members belong to the coalition: a partner with members:write may correct a profile, and
+    // still sees none of A's references in the answer.
+    const response = await asB('PATCH', `/v1/members/${a.memberId}`, { body: { channel: 'app' } });
+    expect(response.json.externalRef).toBeNull();
+    return { response, allowed: [200] };
+  },
+  'DELETE /v1/members/{memberId}': async () => ({
+    response: await asB('DELETE', `/v1/members/${a.memberId}`),
+    allowed: [403],
+  }),
   'POST /v1/members/{memberId}/earn': async () => ({
     response: await asB('POST', `/v1/members/${a.memberId}/earn`, {
       body: { partnerId: 'brand-a', amountMinor: 100, currency: 'USD', orderRef: 'b-1' },
@@ -131,9 +167,67 @@ const attempts: Record<string, () => Promise<{ response: ApiResponse; allowed: n
     response: await asB('POST', `/v1/members/${a.memberId}/redemptions`, { body: { rewardId: a.rewardId } }),
     allowed: [404],
   }),
+  'GET /v1/redemptions/{redemptionId}': async () => ({
+    response: await asB('GET', `/v1/redemptions/${a.redemptionId}`),
+    allowed: [404],
+  }),
+  'POST /v1/redemptions/{redemptionId}/capture': async () => ({
+    response: await asB('POST', `/v1/redemptions/${a.redemptionId}/capture`, { body: {} }),
+    allowed: [404],
+  }),
+  'POST /v1/redemptions/{redemptionId}/release': async () => ({
+    response: await asB('POST', `/v1/redemptions/${a.redemptionId}/release`, { body: {} }),
+    allowed: [404],
+  }),
+  'POST /v1/redemptions/{redemptionId}/refund': async () => ({
+    response: await asB('POST', `/v1/redemptions/${a.redemptionId}/refund`, { body: {} }),
+    allowed: [404],
+  }),
+  'POST /v1/transactions/{transactionId}/reverse': async () => ({
+    response: await asB('POST', `/v1/transactions/${a.txnId}/reverse`, { body: { reason: 'return' } }),
+    allowed: [404],
+  }),
+  'POST /v1/orders/{orderRef}/reverse': async () => {
+    // B's order references are B's: A's order does not exist for it, and naming A is refused.
+    const own = await asB('POST', '/v1/orders/a-order-1/reverse', { body: { reason: 'return' } });
+    expect(own.status).toBe(404);
+    return {
+      response: await asB('POST', '/v1/orders/a-order-1/reverse', {
+        body: { reason: 'return', partnerId: 'brand-a' },
+      }),
+      allowed: [403],
+    };
+  },
+  'POST /v1/members/{memberId}/adjustments': async () => ({
+    response: await asB('POST', `/v1/members/${a.memberId}/adjustments`, {
+      body: { points: 100, reason: 'gift' },
+    }),
+    allowed: [403],
+  }),
+  'POST /v1/members/{memberId}/transfers': async () => {
+    // B may pool a coalition member's points, but only with points the member has.
+    const other = (await asB('POST', '/v1/members', { body: {} })).json.id;
+    return {
+      response: await asB('POST', `/v1/members/${a.memberId}/transfers`, {
+        body: { toMemberId: other, points: 1_000_000 },
+      }),
+      allowed: [409],
+    };
+  },
+  'POST /v1/members/{memberId}/activities': async () => {
+    // B rewards the member's survey at B: B's own entry, which A never sees as its own.
+    const response = await asB('POST', `/v1/members/${a.memberId}/activities`, {
+      body: { type: 'survey', ref: 'b-survey-1', score: 9 },
+    });
+    expect(response.json.transaction.partnerId).toBe('brand-b');
+    return { response, allowed: [201] };
+  },
   'GET /v1/members/{memberId}/transactions': async () => {
     const response = await asB('GET', `/v1/members/${a.memberId}/transactions`);
-    expect(response.json.items).toEqual([]);
+    // Only B's own entry (the survey it rewarded), none of A's.
+    expect(
+      response.json.items.map((t: { partnerId: string; type: string }) => [t.partnerId, t.type]),
+    ).toEqual([['brand-b', 'activity']]);
     return { response, allowed: [200] };
   },
   'POST /v1/rewards': async () => ({
@@ -158,6 +252,10 @@ const attempts: Record<string, () => Promise<{ response: ApiResponse; allowed: n
     response: await asB('GET', '/v1/reports/settlement?partnerId=brand-a&from=2026-01-01&to=2026-12-31'),
     allowed: [403],
   }),
+  'POST /v1/jobs/{name}': async () => ({
+    response: await asB('POST', '/v1/jobs/expire-points', { body: {} }),
+    allowed: [403],
+  }),
 };
 
 describe('partner isolation matrix', () => {
@@ -175,7 +273,12 @@ describe('partner isolation matrix', () => {
 
   it('left A’s data as it was', async () => {
     const member = await api.request('GET', `/v1/members/${a.memberId}`, { key: a.key });
-    expect(member.json).toMatchObject({ externalRef: a.ref, balances: { available: 200 } });
+    // 200 earned, 10 held by A's own till, 25 for the survey B rewarded: nothing else moved.
+    expect(member.json).toMatchObject({ externalRef: a.ref, balances: { available: 215, reserved: 10 } });
+    const held = await api.request('GET', `/v1/redemptions/${a.redemptionId}`, { key: a.key });
+    expect(held.json).toMatchObject({ status: 'held', points: 10 });
+    const history = await api.request('GET', `/v1/members/${a.memberId}/transactions`, { key: a.key });
+    expect(history.json.items.map((t: { partnerId: string }) => t.partnerId)).toEqual(['brand-a']);
     const reward = await api.request('GET', `/v1/rewards/${a.rewardId}`, { key: a.key });
     expect(reward.json).toMatchObject({ inventory: 5, active: true });
     expect((await api.request('GET', '/v1/partners/brand-a', { key: a.key })).json.status).toBe('active');
@@ -262,7 +365,16 @@ describe('cursors', () => {
       });
     }
     const page = await asB('GET', `/v1/members/${a.memberId}/transactions?limit=1`);
-    expect(page.json).toEqual({ items: [], nextCursor: null });
+    expect(page.json.items.map((t: { partnerId: string }) => t.partnerId)).toEqual(['brand-b']);
+    // B's cursor names B's own entry; what follows it, for B, is nothing.
+    expect(Buffer.from(page.json.nextCursor, 'base64url').toString()).toBe(
+      JSON.stringify({ t: page.json.items[0].id }),
+    );
+    const after = await asB(
+      'GET',
+      `/v1/members/${a.memberId}/transactions?limit=1&cursor=${page.json.nextCursor}`,
+    );
+    expect(after.json).toEqual({ items: [], nextCursor: null });
     const own = await api.request('GET', `/v1/members/${a.memberId}/transactions?limit=1`, { key: a.key });
     // Cursors name a transaction id and nothing else: no table keys, no Idempotency-Keys.
     const decoded = Buffer.from(own.json.nextCursor, 'base64url').toString();

@@ -14,6 +14,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TooManyConcurrentUpdatesError } from '../../lambdas/domain/errors.ts';
+import { pointsOperations } from '../../lambdas/handlers/points.ts';
 import { createRouteGroup } from '../../lambdas/http/route-group.ts';
 import { earnPoints } from '../../lambdas/services/earn.ts';
 import { listTransactions } from '../../lambdas/services/history.ts';
@@ -96,15 +97,7 @@ describe('fault injection', () => {
   /** The points handler over the faulty store, invoked with an earn as API Gateway would. */
   async function earnThroughHandler() {
     const memberId = parse(await enrolMember(contextFor(real, admin), {})).id;
-    const handler = createRouteGroup(
-      'points',
-      {
-        earnPoints: (input, ctx) => earnPoints(ctx, input.params.memberId, input.body),
-        redeemPoints: () => Promise.reject(new Error('unused')),
-        listTransactions: () => Promise.reject(new Error('unused')),
-      },
-      { store: () => faulty },
-    );
+    const handler = createRouteGroup('points', pointsOperations, { store: () => faulty });
     const event = buildHttpEvent(
       {
         method: 'POST',

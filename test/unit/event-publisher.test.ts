@@ -56,7 +56,9 @@ describe('eventOfRecord', () => {
   it('names the event type from the ledger type', () => {
     expect(eventOfRecord(ledgerInsert('txn_1', 'redeem'))?.type).toBe('points.redeemed');
     expect(eventOfRecord(ledgerInsert('txn_2', 'expire'))?.type).toBe('points.expired');
-    expect(eventOfRecord(ledgerInsert('txn_3', 'bonus'))?.type).toBe('points.bonus');
+    expect(eventOfRecord(ledgerInsert('txn_3', 'bonus'))?.type).toBe('points.earned');
+    expect(eventOfRecord(ledgerInsert('txn_4', 'refund'))?.type).toBe('points.refunded');
+    expect(eventOfRecord(ledgerInsert('txn_5', 'forfeit'))?.type).toBe('points.forfeited');
   });
 
   it('keeps a coalition-wide entry without partner as partnerId null', () => {

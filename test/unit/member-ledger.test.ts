@@ -2,15 +2,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InsufficientPointsError } from '../../lambdas/domain/errors.ts';
 import {
-  applyEarn,
-  applyRedemption,
   balancesOf,
   emptyMemberPoints,
   expiryKeyFor,
   type LedgerPolicy,
   NEVER,
-  qualifyingPoints,
 } from '../../lambdas/domain/member-ledger.ts';
+import { applyEarn, applyRedemption } from '../../lambdas/domain/movements.ts';
+import { qualifyingPoints } from '../../lambdas/domain/tiers.ts';
 
 const tiers = [
   { code: 'member', name: 'Member', minQualifyingPoints: 0, earnMultiplier: 1 },

@@ -1,0 +1,128 @@
+/**
+ * Tiers over a rolling window of qualifying points (points earned on purchases, by month). A
+ * member moves up the moment the window reaches a higher tier; moving down happens only in the
+ * tier review, on the member's review date: the first month start at which the points still in
+ * the window no longer reach the current tier.
+ */
+import type { Tier } from '../schemas/program.ts';
+import type { MemberPoints } from './member-ledger.ts';
+import { dayOf, monthOf, monthsInWindow, startOfMonthAfter } from './time.ts';
+
+export interface TierPolicy {
+  tierWindowMonths: number;
+  tiers: Tier[];
+}
+
+/** Qualifying points in the window that ends with (and includes) the month of `at`. */
+export function qualifyingPoints(points: MemberPoints, at: string, windowMonths: number): number {
+  const window = monthsInWindow(at, windowMonths);
+  let total = 0;
+  for (const [month, value] of Object.entries(points.qualifying)) if (window.has(month)) total += value;
+  return total;
+}
+
+/** The tier a number of qualifying points reaches (tiers are ordered by threshold). */
+export function tierFor(qualifying: number, tiers: Tier[]): Tier {
+  let reached = tiers[0];
+  for (const tier of tiers) if (qualifying >= tier.minQualifyingPoints) reached = tier;
+  if (!reached) throw new Error('a program has at least one tier');
+  return reached;
+}
+
+/** The member's tier as the program defines it now (the entry tier if it was removed). */
+export function currentTier(points: MemberPoints, tiers: Tier[]): Tier {
+  const tier = tiers.find((candidate) => candidate.code === points.tier.code) ?? tiers[0];
+  if (!tier) throw new Error('a program has at least one tier');
+  return tier;
+}
+
+/** Add qualifying points to the month earned (if it is in the window) and prune old months. */
+export function addQualifying(
+  points: MemberPoints,
+  earned: number,
+  occurredAt: string,
+  now: string,
+  windowMonths: number,
+): void {
+  const window = monthsInWindow(now, windowMonths);
+  const month = monthOf(occurredAt);
+  if (window.has(month) && earned !== 0) {
+    points.qualifying[month] = Math.max(0, (points.qualifying[month] ?? 0) + earned);
+  }
+  for (const kept of Object.keys(points.qualifying)) if (!window.has(kept)) delete points.qualifying[kept];
+}
+
+/** Move the member up if the window now reaches a higher tier (never down). */
+export function upgradeTier(
+  points: MemberPoints,
+  now: string,
+  policy: TierPolicy,
+): { from: string; to: string } | null {
+  const from = currentTier(points, policy.tiers);
+  const reached = tierFor(qualifyingPoints(points, now, policy.tierWindowMonths), policy.tiers);
+  if (reached.minQualifyingPoints <= from.minQualifyingPoints) return null;
+  points.tier = { code: reached.code, since: now };
+  return { from: from.code, to: reached.code };
+}
+
+/**
+ * The member's review date: the first month start after `at` at which the points still in the
+ * window fall below the current tier's threshold, if nothing more is earned. Null in the entry tier.
+ */
+export function tierReviewDate(points: MemberPoints, at: string, policy: TierPolicy): string | null {
+  const tier = currentTier(points, policy.tiers);
+  if (tier.minQualifyingPoints === 0) return null;
+  for (let months = 1; months <= policy.tierWindowMonths + 1; months++) {
+    const start = startOfMonthAfter(at, months);
+    if (qualifyingPoints(points, start, policy.tierWindowMonths) < tier.minQualifyingPoints)
+      return dayOf(start);
+  }
+  return dayOf(startOfMonthAfter(at, policy.tierWindowMonths + 1));
+}
+
+/** What the member view shows about the tier: what keeping it takes, and what the next one needs. */
+export interface TierProgress {
+  qualifyingPoints: number;
+  /** When the tier is reviewed, and the points to earn before then to keep it (null in the entry tier). */
+  review: { on: string; pointsToKeep: number } | null;
+  next: { code: string; pointsNeeded: number } | null;
+}
+
+export function tierProgress(points: MemberPoints, now: string, policy: TierPolicy): TierProgress {
+  const qualifying = qualifyingPoints(points, now, policy.tierWindowMonths);
+  const tier = currentTier(points, policy.tiers);
+  const reviewOn = tierReviewDate(points, now, policy);
+  const next = policy.tiers.find((candidate) => candidate.minQualifyingPoints > tier.minQualifyingPoints);
+  return {
+    qualifyingPoints: qualifying,
+    review:
+      reviewOn === null
+        ? null
+        : {
+            on: reviewOn,
+            // Points earned now stay in the window on the review date; those that leave it do not count.
+            pointsToKeep: Math.max(
+              0,
+              tier.minQualifyingPoints -
+                qualifyingPoints(points, `${reviewOn}T00:00:00.000Z`, policy.tierWindowMonths),
+            ),
+          },
+    next: next ? { code: next.code, pointsNeeded: Math.max(0, next.minQualifyingPoints - qualifying) } : null,
+  };
+}
+
+/**
+ * The tier review as of `asOf`: a member whose review date has come moves to the tier the window
+ * still reaches (down only; upgrades already happened when the points were earned).
+ */
+export function reviewTier(
+  points: MemberPoints,
+  asOf: string,
+  policy: TierPolicy,
+): { from: string; to: string } | null {
+  const from = currentTier(points, policy.tiers);
+  const still = tierFor(qualifyingPoints(points, asOf, policy.tierWindowMonths), policy.tiers);
+  if (still.minQualifyingPoints >= from.minQualifyingPoints) return null;
+  points.tier = { code: still.code, since: asOf };
+  return { from: from.code, to: still.code };
+}

@@ -1,0 +1,26 @@
+import * as z from 'zod';
+import { timestamp } from './common.ts';
+
+/** The jobs of the points lifecycle (subscriptions, churn and reconciliation arrive with their issues). */
+export const jobNames = ['expire-points', 'mature-pending', 'release-expired-holds', 'tier-review'] as const;
+export type JobName = (typeof jobNames)[number];
+
+export const jobParams = z.strictObject({ name: z.enum(jobNames) });
+
+export const jobBody = z.strictObject({
+  /** The instant the job runs as of (≤ now); default now. One run per (job, asOf day). */
+  asOf: timestamp.optional(),
+});
+
+export const jobResponse = z.object({
+  job: z.enum(jobNames),
+  asOf: z.string(),
+  /** Due items (members or holds) handled by this run of (job, asOf day), over all its calls. */
+  processed: z.int(),
+  /** Of those, the ones that changed (an entry, a notice, a release, a tier). */
+  changed: z.int(),
+  /** False when the call stopped at its time limit with work left: call again to resume. */
+  complete: z.boolean(),
+});
+
+export type JobBody = z.infer<typeof jobBody>;

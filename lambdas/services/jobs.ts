@@ -1,0 +1,205 @@
+/**
+ * POST /v1/jobs/{name}: the points lifecycle's jobs. Each finds what is due through its due index
+ * (sparse, sharded, sorted by due date, kept by every write of a member), so its cost grows with
+ * what is due, never with the number of members. Each due member is brought up to `asOf` by one
+ * version-conditioned change, exactly as any other change of that member would: a job and a
+ * member's own requests can interleave freely, and whichever comes first records the expiry or
+ * release once.
+ *
+ * A run is per (job, asOf day): calling again continues where a crashed or timed-out call stopped
+ * (what was done has left the index) and adds nothing once everything is done.
+ */
+import { lotsToNotice } from '../domain/due.ts';
+import { ValidationError } from '../domain/errors.ts';
+import type { MemberPoints } from '../domain/member-ledger.ts';
+import { qualifyingPoints, reviewTier, tierFor, tierProgress, tierReviewDate } from '../domain/tiers.ts';
+import { addDays, dayOf, toUtc } from '../domain/time.ts';
+import type { JobBody, JobName } from '../schemas/jobs.ts';
+import {
+  completeJobRun,
+  countJobChange,
+  countJobVisit,
+  dueIds,
+  jobTotals,
+  startJobRun,
+} from '../store/job-store.ts';
+import { DUE_SHARDS, type DueKind, shardOf } from '../store/keys.ts';
+import { getProgram, type ProgramRecord } from '../store/program-store.ts';
+import { type RequestContext, respond, type UseCaseResponse, withinDeadline } from './context.ts';
+import { type MemberChangePlan, type PlannedEvent, writeMemberChange } from './member-change.ts';
+import { loadPointsContext } from './points-context.ts';
+
+/** What one pass of a job does to each due member, on top of bringing it up to asOf. */
+type Step = (
+  points: MemberPoints,
+  asOf: string,
+  program: ProgramRecord,
+  memberId: string,
+) => {
+  points: MemberPoints;
+  events?: PlannedEvent[];
+};
+
+interface Pass {
+  kind: DueKind;
+  /** Due dates up to this bound are read (a date, or an instant for holds and maturation). */
+  upTo: (asOf: string, program: ProgramRecord) => string;
+  step: Step;
+}
+
+const settleOnly: Step = (points) => ({ points });
+const day = (asOf: string) => dayOf(asOf);
+const instant = (asOf: string) => asOf;
+
+/** `points.expiring`, once per lot, `expiryNoticeDays` ahead of its expiry. */
+const noticeExpiringLots: Step = (before, asOf, program, memberId) => {
+  const lots = lotsToNotice(before, asOf, program.expiryNoticeDays);
+  const last = lots.at(-1);
+  if (!last) return { points: before };
+  return {
+    points: { ...before, expiryNoticedThrough: last.expiryKey },
+    events: lots.map((lot) => ({
+      dedupeKey: `points.expiring#${memberId}#${lot.expiryKey}`,
+      type: 'points.expiring',
+      data: { memberId, points: lot.points, expiresAt: `${lot.expiryKey}T00:00:00.000Z` },
+    })),
+  };
+};
+
+/** Down to the tier the window still reaches, on or after the review date (tier.changed follows). */
+const reviewTiers: Step = (before, asOf, program) => {
+  const points = structuredClone(before);
+  reviewTier(points, asOf, program);
+  return { points };
+};
+
+/** `tier.downgrade_warning`, once per review date, `tierDowngradeWarningDays` ahead of it. */
+const warnOfDowngrades: Step = (before, asOf, program, memberId) => {
+  const reviewOn = tierReviewDate(before, asOf, program);
+  const horizon = dayOf(addDays(asOf, program.tierDowngradeWarningDays));
+  if (reviewOn === null || reviewOn > horizon || reviewOn === before.tierWarnedFor) return { points: before };
+  const progress = tierProgress(before, asOf, program);
+  // The tier the member falls to on the review date if nothing more is earned.
+  const fallsTo = tierFor(
+    qualifyingPoints(before, `${reviewOn}T00:00:00.000Z`, program.tierWindowMonths),
+    program.tiers,
+  );
+  return {
+    points: { ...before, tierWarnedFor: reviewOn },
+    events: [
+      {
+        dedupeKey: `tier.downgrade_warning#${memberId}#${reviewOn}`,
+        type: 'tier.downgrade_warning',
+        data: {
+          memberId,
+          tier: before.tier.code,
+          reviewOn,
+          pointsToKeep: progress.review?.pointsToKeep ?? 0,
+          downgradeTo: fallsTo.code,
+        },
+      },
+    ],
+  };
+};
+
+export const jobPasses: Record<JobName, Pass[]> = {
+  'expire-points': [
+    { kind: 'expire', upTo: day, step: settleOnly },
+    {
+      kind: 'notice',
+      upTo: (asOf, program) => dayOf(addDays(asOf, program.expiryNoticeDays)),
+      step: noticeExpiringLots,
+    },
+  ],
+  'mature-pending': [{ kind: 'mature', upTo: instant, step: settleOnly }],
+  'release-expired-holds': [{ kind: 'hold', upTo: instant, step: settleOnly }],
+  'tier-review': [
+    { kind: 'review', upTo: day, step: reviewTiers },
+    {
+      kind: 'warn',
+      upTo: (asOf, program) => dayOf(addDays(asOf, program.tierDowngradeWarningDays)),
+      step: warnOfDowngrades,
+    },
+  ],
+};
+
+/** Shards worked on at once: enough to overlap round trips, few enough to stay gentle. */
+const SHARD_CONCURRENCY = 4;
+
+export async function runJob(ctx: RequestContext, name: JobName, body: JobBody): Promise<UseCaseResponse> {
+  const asOf = body.asOf ? toUtc(body.asOf) : ctx.now;
+  if (asOf > ctx.now)
+    throw new ValidationError([{ path: 'body.asOf', message: 'must not be in the future' }]);
+  const runDay = dayOf(asOf);
+  const program = await getProgram(ctx.store);
+  await startJobRun(ctx.store, name, runDay, asOf, ctx.now);
+  let complete = true;
+  for (const pass of jobPasses[name]) {
+    const upTo = pass.upTo(asOf, program);
+    const shards = Array.from({ length: DUE_SHARDS }, (_, shard) => shard);
+    const workers = Array.from({ length: SHARD_CONCURRENCY }, async () => {
+      for (let shard = shards.shift(); shard !== undefined; shard = shards.shift()) {
+        if (!(await drainShard(ctx, name, runDay, asOf, pass, upTo, shard))) complete = false;
+      }
+    });
+    await Promise.all(workers);
+    if (!complete) break;
+  }
+  if (complete) await completeJobRun(ctx.store, name, runDay, ctx.now);
+  const totals = await jobTotals(ctx.store, name, runDay);
+  return respond(200, { job: name, asOf, ...totals, complete });
+}
+
+/** Work through one shard of a due index; false if the call's time ran out first. */
+async function drainShard(
+  ctx: RequestContext,
+  job: JobName,
+  runDay: string,
+  asOf: string,
+  pass: Pass,
+  upTo: string,
+  shard: number,
+): Promise<boolean> {
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await dueIds(ctx.store, pass.kind, shard, upTo, startKey);
+    for (const memberId of page.ids) {
+      if (!withinDeadline(ctx)) return false;
+      const written = await processMember(ctx, job, runDay, asOf, pass, memberId);
+      if (!written) await countJobVisit(ctx.store, job, runDay, shardOf(memberId));
+    }
+    startKey = page.next;
+  } while (startKey);
+  return true;
+}
+
+/** Bring one due member up to asOf and apply the pass's step: one version-conditioned change. */
+async function processMember(
+  ctx: RequestContext,
+  job: JobName,
+  runDay: string,
+  asOf: string,
+  pass: Pass,
+  memberId: string,
+): Promise<boolean> {
+  const result = await writeMemberChange(
+    { ...ctx, idempotency: undefined },
+    {
+      memberId,
+      settleAt: asOf,
+      load: () => loadPointsContext(ctx.store, { memberId, partnerId: null }),
+      plan: ({ member, program }): MemberChangePlan => {
+        const { points, events } = pass.step(member.points, asOf, program, memberId);
+        return { points, status: 200, ...(events ? { events } : {}) };
+      },
+      withWrite: [countJobChange(ctx.store, job, runDay, shardOf(memberId))],
+    },
+  ).catch((error: unknown) => {
+    // A member erased or gone since it was indexed has nothing due any more.
+    if (error instanceof Error && 'status' in error && (error.status === 410 || error.status === 404)) {
+      return { written: false };
+    }
+    throw error;
+  });
+  return result.written;
+}
