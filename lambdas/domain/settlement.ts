@@ -11,6 +11,8 @@ export interface SettlementCounters {
   reversedFundingMinor: number;
   redeemedPoints: number;
   reimbursementMinor: number;
+  refundedPoints: number;
+  refundedReimbursementMinor: number;
 }
 
 export interface SettlementLine {
@@ -19,7 +21,8 @@ export interface SettlementLine {
   /** Funding net of reversals: what the partner owes the coalition. */
   owedToCoalitionMinor: number;
   redeemedPoints: number;
-  /** Reimbursement for points redeemed at the partner: what the coalition owes it. */
+  refundedPoints: number;
+  /** Reimbursement for points redeemed at the partner, net of refunds: what the coalition owes it. */
   owedToPartnerMinor: number;
   /** owedToCoalition − owedToPartner: positive means the partner pays the coalition. */
   netMinor: number;
@@ -32,6 +35,8 @@ export const zeroCounters = (): SettlementCounters => ({
   reversedFundingMinor: 0,
   redeemedPoints: 0,
   reimbursementMinor: 0,
+  refundedPoints: 0,
+  refundedReimbursementMinor: 0,
 });
 
 /**
@@ -42,12 +47,13 @@ export function settlementLine(
   counters: Record<keyof SettlementCounters, bigint>,
 ): SettlementLine | undefined {
   const owedToCoalition = counters.fundingMinor - counters.reversedFundingMinor;
-  const owedToPartner = counters.reimbursementMinor;
+  const owedToPartner = counters.reimbursementMinor - counters.refundedReimbursementMinor;
   return exactLine({
     issuedPoints: counters.issuedPoints,
     reversedPoints: counters.reversedPoints,
     owedToCoalitionMinor: owedToCoalition,
     redeemedPoints: counters.redeemedPoints,
+    refundedPoints: counters.refundedPoints,
     owedToPartnerMinor: owedToPartner,
     netMinor: owedToCoalition - owedToPartner,
   });
@@ -69,6 +75,7 @@ export const LINE_FIELDS = [
   'reversedPoints',
   'owedToCoalitionMinor',
   'redeemedPoints',
+  'refundedPoints',
   'owedToPartnerMinor',
   'netMinor',
 ] as const satisfies readonly (keyof SettlementLine)[];

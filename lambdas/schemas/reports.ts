@@ -39,6 +39,7 @@ const line = {
   reversedPoints: z.int(),
   owedToCoalitionMinor: z.int(),
   redeemedPoints: z.int(),
+  refundedPoints: z.int(),
   owedToPartnerMinor: z.int(),
   netMinor: z.int(),
 };

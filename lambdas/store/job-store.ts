@@ -66,7 +66,8 @@ export function countJobChange(store: Store, job: string, day: string, shard: nu
     Update: {
       TableName: store.tableName,
       Key: keys.jobShard(job, day, shard),
-      UpdateExpression: 'SET entity = :entity ADD processed :one, changed :one',
+      UpdateExpression: 'SET entity = :entity ADD #processed :one, #changed :one',
+      ExpressionAttributeNames: { '#processed': 'processed', '#changed': 'changed' },
       ExpressionAttributeValues: { ':entity': 'job', ':one': 1 },
     },
   };
@@ -78,7 +79,8 @@ export async function countJobVisit(store: Store, job: string, day: string, shar
     new UpdateCommand({
       TableName: store.tableName,
       Key: keys.jobShard(job, day, shard),
-      UpdateExpression: 'SET entity = :entity ADD processed :one',
+      UpdateExpression: 'SET entity = :entity ADD #processed :one',
+      ExpressionAttributeNames: { '#processed': 'processed' },
       ExpressionAttributeValues: { ':entity': 'job', ':one': 1 },
     }),
   );

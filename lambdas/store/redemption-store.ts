@@ -59,11 +59,14 @@ export function redemptionFromItem(item: Record<string, unknown>): RedemptionRec
   };
 }
 
-/** A held redemption is on the hold due index until it is captured or released. */
+/**
+ * A held redemption is on the hold due index until it is captured or released, under its member:
+ * the job settles the member, which releases every hold of it that has expired.
+ */
 function holdIndex(record: RedemptionRecord): Record<string, string> {
   const { redemption } = record;
   return redemption.status === 'held' && redemption.holdExpiresAt
-    ? keys.due('hold', shardOf(redemption.memberId), redemption.holdExpiresAt, redemption.id)
+    ? keys.due('hold', shardOf(redemption.memberId), redemption.holdExpiresAt, redemption.memberId)
     : {};
 }
 

@@ -181,7 +181,14 @@ describe('members', () => {
       name: null,
       channel: 'app',
       enrolledAt: '2026-01-15T08:30:00.000Z',
-      tier: { code: 'member', since: '2026-01-15T08:30:00.000Z', qualifyingPoints: 0 },
+      tier: {
+        code: 'member',
+        name: 'Member',
+        since: '2026-01-15T08:30:00.000Z',
+        qualifyingPoints: 0,
+        review: null,
+        next: { code: 'silver', pointsNeeded: 5000 },
+      },
       balances: {
         available: 0,
         pending: 0,
@@ -193,6 +200,7 @@ describe('members', () => {
       subscription: null,
       churn: null,
       createdAt: expect.any(String),
+      erasedAt: null,
     });
     const invalid = await api.request('POST', '/v1/members', {
       body: { email: 'not-an-email', channel: 'fax' },

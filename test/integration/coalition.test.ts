@@ -187,6 +187,7 @@ describe('settlement', () => {
           reversedPoints: 0,
           owedToCoalitionMinor: 250,
           redeemedPoints: 30,
+          refundedPoints: 0,
           owedToPartnerMinor: 30,
           netMinor: 220,
         },
@@ -197,6 +198,7 @@ describe('settlement', () => {
           reversedPoints: 0,
           owedToCoalitionMinor: 50,
           redeemedPoints: 60,
+          refundedPoints: 0,
           owedToPartnerMinor: 180,
           netMinor: -130,
         },
@@ -206,6 +208,7 @@ describe('settlement', () => {
         reversedPoints: 0,
         owedToCoalitionMinor: 300,
         redeemedPoints: 90,
+        refundedPoints: 0,
         owedToPartnerMinor: 210,
         netMinor: 90,
       },
@@ -230,16 +233,17 @@ describe('settlement', () => {
       issuedPoints: 860,
       owedToCoalitionMinor: 1_700,
       redeemedPoints: 100,
+      refundedPoints: 0,
       owedToPartnerMinor: 240,
     });
 
     const csv = await settlementReport(contextFor(local, admin), { ...november, format: 'csv' });
     expect(csv.contentType).toBe('text/csv; charset=utf-8');
     expect(csv.body.split('\r\n')).toEqual([
-      'partnerId,name,currency,from,to,issuedPoints,reversedPoints,owedToCoalitionMinor,redeemedPoints,owedToPartnerMinor,netMinor',
-      '"alpha","Partner alpha",USD,2026-11-01,2026-11-30,110,0,250,30,30,220',
-      '"beta","Partner beta",USD,2026-11-01,2026-11-30,50,0,50,60,180,-130',
-      '"TOTAL","",USD,2026-11-01,2026-11-30,160,0,300,90,210,90',
+      'partnerId,name,currency,from,to,issuedPoints,reversedPoints,owedToCoalitionMinor,redeemedPoints,refundedPoints,owedToPartnerMinor,netMinor',
+      '"alpha","Partner alpha",USD,2026-11-01,2026-11-30,110,0,250,30,0,30,220',
+      '"beta","Partner beta",USD,2026-11-01,2026-11-30,50,0,50,60,0,180,-130',
+      '"TOTAL","",USD,2026-11-01,2026-11-30,160,0,300,90,0,210,90',
       '',
     ]);
   });
