@@ -132,18 +132,56 @@ describe('npm start', () => {
     await stop(restarted);
   });
 
-  it('honours LOYALTY_CLOCK: the clock starts at that instant and runs on', async () => {
-    const started = await start({ LOYALTY_CLOCK: '2031-05-20T08:00:00Z' });
-    expect(started.output()).toMatch(/Clock\s+2031-05-20T08:00/);
-    const created = await fetch(`${started.url}/v1/members`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${started.adminKey}`, 'content-type': 'application/json' },
-      body: '{}',
-    });
-    const { createdAt } = (await created.json()) as { createdAt: string };
-    expect(Date.parse(createdAt) - Date.parse('2031-05-20T08:00:00Z')).toBeGreaterThanOrEqual(0);
-    expect(Date.parse(createdAt) - Date.parse('2031-05-20T08:00:00Z')).toBeLessThan(60_000);
-    await stop(started);
+  it('honours LOYALTY_CLOCK: restarting later over the same data lets points expire (README)', async () => {
+    const clockDir = mkdtempSync(join(tmpdir(), 'loyalty-clock-'));
+    const api = async (started: Started, method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${started.url}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${started.adminKey}`,
+          'content-type': 'application/json',
+          'idempotency-key': `clock-${method}-${path}`,
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      // biome-ignore lint/suspicious/noExplicitAny: responses are read field by field
+      return (await response.json()) as Record<string, any>;
+    };
+    try {
+      const january = await start({ LOYALTY_CLOCK: '2027-01-15T09:00:00Z', LOYALTY_DATA_DIR: clockDir });
+      expect(january.output()).toMatch(/Clock\s+2027-01-15T09:00/);
+      await api(january, 'POST', '/v1/partners', {
+        id: 'clock-shop',
+        name: 'Clock shop',
+        earnRule: { pointsPerUnit: 1, unitMinor: 100 },
+        fundingRateMinor: 1,
+        reimbursementRateMinor: 1,
+      });
+      const member = await api(january, 'POST', '/v1/members', {});
+      expect(Date.parse(member.createdAt) - Date.parse('2027-01-15T09:00:00Z')).toBeLessThan(60_000);
+      const earned = await api(january, 'POST', `/v1/members/${member.id}/earn`, {
+        partnerId: 'clock-shop',
+        amountMinor: 5_000,
+        currency: 'USD',
+        orderRef: 'clock-1',
+      });
+      // The default program keeps points 24 months after the month they were earned in.
+      expect(earned.transaction.expiresAt).toBe('2029-02-01T00:00:00.000Z');
+      await stop(january);
+
+      const later = await start({ LOYALTY_CLOCK: '2029-02-02T09:00:00Z', LOYALTY_DATA_DIR: clockDir });
+      const job = await api(later, 'POST', '/v1/jobs/expire-points', {});
+      expect(job).toMatchObject({ job: 'expire-points', processed: 1, changed: 1, complete: true });
+      expect(job.asOf.startsWith('2029-02-02T09:0')).toBe(true);
+      const history = await api(later, 'GET', `/v1/members/${member.id}/transactions`);
+      expect(history.items.map((t: { type: string; points: number }) => [t.type, t.points])).toEqual([
+        ['expire', -50],
+        ['earn', 50],
+      ]);
+      await stop(later);
+    } finally {
+      rmSync(clockDir, { recursive: true, force: true });
+    }
 
     const { output, exited } = run({ LOYALTY_CLOCK: 'next tuesday' });
     expect(await exited).toBe(1);

@@ -94,4 +94,34 @@ describe('README walkthroughs', () => {
       ]);
     }
   });
+
+  it('"Returns, refunds and holds" works as written, and again', async () => {
+    for (const attempt of [1, 2]) {
+      const [shop, earn, capture, reversal, refund, member, history] = await runBlock('returns-walkthrough');
+      expect(shop, `run ${attempt}`).toMatchObject({ id: 'corner-shop' });
+      expect(earn?.transaction).toMatchObject({ points: 80 });
+      expect(capture?.redemption).toMatchObject({ status: 'captured', points: 30, capturedPoints: 25 });
+      expect(capture?.balances).toMatchObject({ available: 55, reserved: 0 });
+      expect(reversal?.transaction).toMatchObject({ type: 'reverse', points: -40, orderRef: 'order-2001' });
+      expect(reversal?.reversal).toMatchObject({
+        requestedPoints: 40,
+        reversedPoints: 40,
+        shortfallPoints: 0,
+      });
+      expect(refund?.redemption).toMatchObject({ status: 'refunded', refundedPoints: 25 });
+      expect(refund?.transaction).toMatchObject({ type: 'refund', points: 25, reason: 'faulty item' });
+      expect(member?.balances).toMatchObject({
+        available: 40,
+        reserved: 0,
+        lifetimeEarned: 40,
+        lifetimeRedeemed: 0,
+      });
+      expect(history?.items.map((t: { type: string; points: number }) => [t.type, t.points])).toEqual([
+        ['refund', 25],
+        ['reverse', -40],
+        ['redeem', -25],
+        ['earn', 80],
+      ]);
+    }
+  });
 });
