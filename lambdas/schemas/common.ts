@@ -60,8 +60,9 @@ export const text = (max: number) =>
   z
     .string()
     .refine((value) => !CONTROL.test(value), 'must not contain control characters')
-    .transform((value) => value.trim())
-    .pipe(z.string().min(1).max(max));
+    .trim()
+    .min(1)
+    .max(max);
 
 export const channel = z.enum(['store', 'online', 'app', 'phone', 'other']);
 
