@@ -8,7 +8,13 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { type RouteGroupName, type RouteSpec, routeGroups, routes } from '../lambdas/routes/manifest.ts';
+import {
+  type RouteGroupName,
+  type RouteGroupSpec,
+  type RouteSpec,
+  routeGroups,
+  routes,
+} from '../lambdas/routes/manifest.ts';
 import { HandlerFunction } from './handler-function.ts';
 import { acknowledgeTableIndexWildcard, acknowledgeXRayWildcard } from './nag.ts';
 
@@ -76,13 +82,11 @@ export class LoyaltyHttpApi extends Construct {
 
     // Read-only groups get read grants; `writes` groups read and write; health touches no data.
     const groupFunctions = {} as Record<RouteGroupName, lambda.IFunction>;
-    for (const [group, spec] of Object.entries(routeGroups) as [
-      RouteGroupName,
-      (typeof routeGroups)[RouteGroupName],
-    ][]) {
+    for (const [group, spec] of Object.entries(routeGroups) as [RouteGroupName, RouteGroupSpec][]) {
       const handler = new HandlerFunction(this, pascal(group), {
         entry: handlerFileOf(group),
         description: `${spec.description} (route group ${group})`,
+        ...(spec.timeoutSeconds ? { timeout: cdk.Duration.seconds(spec.timeoutSeconds) } : {}),
         ...common,
       });
       if (group !== 'health') {

@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import { BootstrapAdminKey } from './bootstrap-admin-key.ts';
 import { LoyaltyEvents } from './events.ts';
 import { LoyaltyHttpApi } from './http-api.ts';
+import { LoyaltyJobs } from './jobs.ts';
 import { LedgerTable } from './ledger-table.ts';
 
 /** Properties of {@link LoyaltyStack}. */
@@ -16,11 +17,15 @@ export interface LoyaltyStackProps extends cdk.StackProps {
   deletionProtection?: boolean;
 }
 
-/** The whole loyalty API: table, HTTP API with its functions, event publishing and alarms. */
+/**
+ * The whole loyalty API: table, HTTP API with its functions, event publishing, scheduled lifecycle
+ * jobs and alarms.
+ */
 export class LoyaltyStack extends cdk.Stack {
   readonly table: LedgerTable;
   readonly httpApi: LoyaltyHttpApi;
   readonly events: LoyaltyEvents;
+  readonly jobs: LoyaltyJobs;
   readonly bootstrapAdminKey: BootstrapAdminKey;
 
   constructor(scope: Construct, id: string, props: LoyaltyStackProps = {}) {
@@ -31,6 +36,7 @@ export class LoyaltyStack extends cdk.Stack {
     this.table = new LedgerTable(this, 'Ledger', { deletionProtection });
     this.httpApi = new LoyaltyHttpApi(this, 'Http', { table: this.table.table, logRemovalPolicy });
     this.events = new LoyaltyEvents(this, 'Events', { table: this.table.table, logRemovalPolicy });
+    this.jobs = new LoyaltyJobs(this, 'Jobs', { table: this.table.table, logRemovalPolicy });
     // The secret follows the table: its key stays valid in a retained table.
     this.bootstrapAdminKey = new BootstrapAdminKey(this, 'BootstrapAdminKey', {
       table: this.table.table,
@@ -50,6 +56,18 @@ export class LoyaltyStack extends cdk.Stack {
     new cloudwatch.Alarm(this, 'PublisherDlqAlarm', {
       alarmDescription: 'Ledger events could not be published: a stream batch reached the DLQ.',
       metric: this.events.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: cdk.Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    new cloudwatch.Alarm(this, 'JobsDlqAlarm', {
+      alarmDescription:
+        'A scheduled lifecycle job could not be delivered, or failed after retries: see the jobs DLQ.',
+      metric: this.jobs.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
         period: cdk.Duration.minutes(5),
         statistic: 'Maximum',
       }),

@@ -29,20 +29,24 @@ export function acknowledgeTableIndexWildcard(role: IConstruct, table: dynamodb.
   cdk.Validations.of(role).acknowledge({
     id: `AwsSolutions-IAM5[Resource::${arnReference(table)}/index/*]`,
     reason:
-      "Query on the table's own GSIs (gsi1 history, gsi2 lookup by id): the index/* wildcard stays " +
-      'inside this one table.',
+      "Query on the table's own GSIs (history, lookup by id, the jobs' due indexes): the index/* " +
+      'wildcard stays inside this one table.',
   });
 }
 
 /**
- * `grantInvoke` (here from the custom resource provider framework) allows the function and its
- * versions and aliases: `<function ARN>:*`.
+ * `grantInvoke` (from the custom resource provider framework, or a scheduler target) allows the
+ * function and its versions and aliases: `<function ARN>:*`.
  */
-export function acknowledgeInvokeVersionsWildcard(role: IConstruct, fn: IConstruct): void {
+export function acknowledgeInvokeVersionsWildcard(
+  role: IConstruct,
+  fn: IConstruct,
+  invoker = 'The provider framework',
+): void {
   cdk.Validations.of(role).acknowledge({
     id: `AwsSolutions-IAM5[Resource::${arnReference(fn)}:*]`,
     reason:
-      'The provider framework may invoke only the one onEvent function; `:*` covers its versions and ' +
+      `${invoker} may invoke only the one function it targets; \`:*\` covers its versions and ` +
       'aliases, not other functions.',
   });
 }

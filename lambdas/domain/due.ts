@@ -11,6 +11,7 @@ import {
   type LotPoints,
   lotsInSpendingOrder,
   type MemberPoints,
+  mergeLots,
   NEVER,
 } from './member-ledger.ts';
 import { applyRelease } from './movements.ts';
@@ -32,24 +33,59 @@ export interface Settled {
  * Bring a position up to `at`: pending lots whose `availableAt` has passed become available (the
  * earn entry already says when, so no entry is needed), expired holds are released, and lots whose
  * expiry date has come are taken out, to be recorded as an `expire` entry in the same transaction.
+ *
+ * Everything is applied in the order it fell due, expiring what was due before each step: with a
+ * debt, which points pay it decides which points are left to expire, so settling once must give
+ * what settling at every instant in between would (a job that did not run changes nothing).
  */
 export function settleDue(before: MemberPoints, at: string): Settled {
-  const matured = matureDue(before, at);
-  let points = matured.points;
+  let points = structuredClone(before);
+  const expired: LotPoints[] = [];
   const releasedHolds: Settled['releasedHolds'] = [];
-  for (const [redemptionId, hold] of Object.entries(points.holds)) {
-    if (hold.expiresAt > at) continue;
-    points = applyRelease(points, redemptionId);
-    releasedHolds.push({ redemptionId, hold });
-  }
-  const { points: after, expired } = expireDue(points, at);
-  return {
-    points: after,
-    releasedHolds,
-    expired,
-    expiredPoints: expired.reduce((total, lot) => total + lot.points, 0),
-    maturedPoints: matured.maturedPoints,
+  let maturedPoints = 0;
+  const expireUntil = (instant: string) => {
+    const due = expireDue(points, instant);
+    points = due.points;
+    expired.push(...due.expired);
   };
+  const events = [
+    ...Object.keys(points.pendingLots).map((key) => ({ at: key.split('|')[0] as string, mature: key })),
+    ...Object.entries(points.holds).map(([redemptionId, hold]) => ({
+      at: hold.expiresAt,
+      release: redemptionId,
+    })),
+  ]
+    .filter((event) => event.at <= at)
+    // Maturation before a release at the same instant; otherwise strictly by time.
+    .sort((a, b) => a.at.localeCompare(b.at) || ('mature' in a ? -1 : 1));
+  for (const event of events) {
+    expireUntil(event.at);
+    if ('mature' in event && event.mature !== undefined) {
+      maturedPoints += mature(points, event.mature);
+    } else if ('release' in event && event.release !== undefined) {
+      const hold = points.holds[event.release] as Hold;
+      points = applyRelease(points, event.release);
+      releasedHolds.push({ redemptionId: event.release, hold });
+    }
+  }
+  expireUntil(at);
+  return {
+    points,
+    releasedHolds,
+    expired: mergeLots(expired),
+    expiredPoints: expired.reduce((total, lot) => total + lot.points, 0),
+    maturedPoints,
+  };
+}
+
+/** Move one pending lot into its posted lot (mutates `points`); returns its points. */
+function mature(points: MemberPoints, pendingKey: string): number {
+  const value = points.pendingLots[pendingKey] ?? 0;
+  const expiryKey = pendingKey.split('|')[1] as string;
+  delete points.pendingLots[pendingKey];
+  points.pending -= value;
+  credit(points, expiryKey, value);
+  return value;
 }
 
 /** Lots whose expiry has come by `at`, taken out of the position (soonest first). */
@@ -62,37 +98,30 @@ export function expireDue(before: MemberPoints, at: string): { points: MemberPoi
     points.available -= points.lots[key] ?? 0;
     delete points.lots[key];
   }
+  // A lot that has expired cannot come back (refunds give fresh lots): its notice is history.
+  points.noticedLots = points.noticedLots.filter((key) => !isExpired(key, at));
   return { points, expired };
 }
 
-/** Pending lots whose `availableAt` has passed, moved into their posted lots (no accounting change). */
+/** Pending lots whose `availableAt` has passed, in that order, moved into their posted lots. */
 export function matureDue(before: MemberPoints, at: string): { points: MemberPoints; maturedPoints: number } {
   const points = structuredClone(before);
   let maturedPoints = 0;
-  for (const [key, value] of Object.entries(points.pendingLots)) {
-    const [availableAt, expiryKey] = key.split('|') as [string, string];
-    if (availableAt > at) continue;
-    delete points.pendingLots[key];
-    points.pending -= value;
-    credit(points, expiryKey, value);
-    maturedPoints += value;
+  for (const key of Object.keys(points.pendingLots).sort()) {
+    if ((key.split('|')[0] as string) <= at) maturedPoints += mature(points, key);
   }
   return { points, maturedPoints };
 }
 
 /**
  * Lots expiring within `noticeDays` after `asOf` whose `points.expiring` notice is not sent yet,
- * soonest first; recording them moves `expiryNoticedThrough` past them (one notice per lot).
+ * soonest first (recorded in `noticedLots`: one notice per lot).
  */
 export function lotsToNotice(points: MemberPoints, asOf: string, noticeDays: number): LotPoints[] {
   const horizon = dayOf(addDays(asOf, noticeDays));
   return lotsInSpendingOrder(points.lots)
     .filter(
-      (key) =>
-        key !== NEVER &&
-        key > dayOf(asOf) &&
-        key <= horizon &&
-        (points.expiryNoticedThrough === null || key > points.expiryNoticedThrough),
+      (key) => key !== NEVER && key > dayOf(asOf) && key <= horizon && !points.noticedLots.includes(key),
     )
     .map((key) => ({ expiryKey: key, points: points.lots[key] ?? 0 }));
 }
@@ -115,10 +144,10 @@ export function dueDates(points: MemberPoints, now: string, policy: TierPolicy):
   const lots = lotsInSpendingOrder(points.lots).filter((key) => key !== NEVER);
   const pending = Object.keys(points.pendingLots).map((key) => key.split('|')[0] as string);
   const review = tierReviewDate(points, now, policy);
-  const noticed = points.expiryNoticedThrough;
+
   return {
     expire: lots[0] ?? null,
-    notice: lots.find((key) => noticed === null || key > noticed) ?? null,
+    notice: lots.find((key) => !points.noticedLots.includes(key)) ?? null,
     mature: pending.sort()[0] ?? null,
     review,
     warn: review !== null && review !== points.tierWarnedFor ? review : null,

@@ -55,8 +55,11 @@ export interface MemberPoints {
   tier: { code: string; since: string };
   /** Open holds by redemption id. */
   holds: Record<string, Hold>;
-  /** The latest lot (expiry key) a `points.expiring` notice was sent for. */
-  expiryNoticedThrough: string | null;
+  /**
+   * Lots (expiry keys) whose `points.expiring` notice was sent, until they expire: a lot gets one
+   * notice, however its points come and go (transfers in, refunds, releases).
+   */
+  noticedLots: string[];
   /** The review date a `tier.downgrade_warning` was sent for. */
   tierWarnedFor: string | null;
 }
@@ -89,7 +92,7 @@ export function emptyMemberPoints(entryTier: string, now: string): MemberPoints 
     qualifying: {},
     tier: { code: entryTier, since: now },
     holds: {},
-    expiryNoticedThrough: null,
+    noticedLots: [],
     tierWarnedFor: null,
   };
 }
@@ -142,6 +145,7 @@ export function credit(points: MemberPoints, expiryKey: string, amount: number):
  * given, then soonest-expiring first. Returns the lots taken from; `available` is not touched.
  */
 export function takeFromLots(points: MemberPoints, amount: number, preferred?: string): LotPoints[] {
+  if (!Number.isInteger(amount) || amount < 0) throw new Error(`cannot take ${amount} points from lots`);
   const taken: LotPoints[] = [];
   let remaining = amount;
   const order = lotsInSpendingOrder(points.lots);
@@ -171,6 +175,16 @@ export function spend(points: MemberPoints, requested: number): LotPoints[] {
   if (short !== 0) throw new Error(`lots hold less than available for a member (short by ${short})`);
   points.available -= requested;
   return taken;
+}
+
+/** One line per lot key, soonest first (a lot can expire, or come back, in several steps). */
+export function mergeLots(lots: readonly LotPoints[]): LotPoints[] {
+  const merged = new Map<string, number>();
+  for (const lot of lots) merged.set(lot.expiryKey, (merged.get(lot.expiryKey) ?? 0) + lot.points);
+  return lotsInSpendingOrder(Object.fromEntries(merged)).map((key) => ({
+    expiryKey: key,
+    points: merged.get(key) ?? 0,
+  }));
 }
 
 export function sum(lots: readonly LotPoints[]): number {

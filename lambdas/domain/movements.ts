@@ -108,6 +108,7 @@ export function applyHold(
       `The member already has ${MAX_OPEN_HOLDS} open holds; capture or release one first.`,
     );
   }
+  if (before.holds[redemptionId]) throw new Error(`hold ${redemptionId} is already open`);
   const points = structuredClone(before);
   const lots = spend(points, requested);
   points.held += requested;
@@ -130,6 +131,8 @@ export interface CaptureApplied {
 export function applyCapture(before: MemberPoints, redemptionId: string, captured: number): CaptureApplied {
   const hold = before.holds[redemptionId];
   if (!hold) throw new Error(`no open hold ${redemptionId} on the member`);
+  if (captured < 0 || captured > hold.points)
+    throw new Error(`cannot capture ${captured} of ${hold.points} held points`);
   const points = structuredClone(before);
   const consumed: LotPoints[] = [];
   let remaining = captured;
@@ -184,7 +187,10 @@ export function applyRefund(
     if (give === 0) continue;
     const expiryKey = isExpired(lot.expiryKey, now) ? expiryKeyFor(now, policy.expiryMonths) : lot.expiryKey;
     credit(points, expiryKey, give);
-    returned.push({ expiryKey, points: give });
+    // Expired lots all come back into today's fresh lot: one line for it, in the order refilled.
+    const line = returned.find((existing) => existing.expiryKey === expiryKey);
+    if (line) line.points += give;
+    else returned.push({ expiryKey, points: give });
     remaining -= give;
   }
   if (remaining !== 0) throw new Error('refund exceeds what the redemption consumed');
@@ -293,7 +299,8 @@ export function applyTransferIn(before: MemberPoints, lots: readonly LotPoints[]
  * forfeited. Returns the forfeited total, which the `forfeit` entry records negated.
  */
 export function forfeitAll(before: MemberPoints): { points: MemberPoints; forfeited: number } {
-  if (before.held !== 0) throw new Error('release holds before forfeiting');
+  if (before.held !== 0 || Object.keys(before.holds).length > 0)
+    throw new Error('release holds before forfeiting');
   const forfeited = before.available + before.pending;
   return {
     points: {

@@ -29,6 +29,10 @@ export function tierFor(qualifying: number, tiers: Tier[]): Tier {
   return reached;
 }
 
+/** Whether the member's tier is one the program still has (an admin may remove tiers). */
+const knownTier = (points: MemberPoints, tiers: Tier[]) =>
+  tiers.some((tier) => tier.code === points.tier.code);
+
 /** The member's tier as the program defines it now (the entry tier if it was removed). */
 export function currentTier(points: MemberPoints, tiers: Tier[]): Tier {
   const tier = tiers.find((candidate) => candidate.code === points.tier.code) ?? tiers[0];
@@ -58,11 +62,14 @@ export function upgradeTier(
   now: string,
   policy: TierPolicy,
 ): { from: string; to: string } | null {
-  const from = currentTier(points, policy.tiers);
+  const from = points.tier.code;
+  const current = currentTier(points, policy.tiers);
   const reached = tierFor(qualifyingPoints(points, now, policy.tierWindowMonths), policy.tiers);
-  if (reached.minQualifyingPoints <= from.minQualifyingPoints) return null;
+  // A tier the program no longer has is replaced by the one reached, as an upgrade would.
+  if (reached.minQualifyingPoints <= current.minQualifyingPoints && knownTier(points, policy.tiers))
+    return null;
   points.tier = { code: reached.code, since: now };
-  return { from: from.code, to: reached.code };
+  return from === reached.code ? null : { from, to: reached.code };
 }
 
 /**
@@ -70,6 +77,8 @@ export function upgradeTier(
  * window fall below the current tier's threshold, if nothing more is earned. Null in the entry tier.
  */
 export function tierReviewDate(points: MemberPoints, at: string, policy: TierPolicy): string | null {
+  // A tier the program removed is reviewed next month, which settles it on a tier that exists.
+  if (!knownTier(points, policy.tiers)) return dayOf(startOfMonthAfter(at, 1));
   const tier = currentTier(points, policy.tiers);
   if (tier.minQualifyingPoints === 0) return null;
   for (let months = 1; months <= policy.tierWindowMonths + 1; months++) {
@@ -83,8 +92,12 @@ export function tierReviewDate(points: MemberPoints, at: string, policy: TierPol
 /** What the member view shows about the tier: what keeping it takes, and what the next one needs. */
 export interface TierProgress {
   qualifyingPoints: number;
-  /** When the tier is reviewed, and the points to earn before then to keep it (null in the entry tier). */
-  review: { on: string; pointsToKeep: number } | null;
+  /**
+   * When the tier is reviewed, and the points to earn before then to keep it, counting points earned
+   * from `countingFrom` (the first day of the oldest month still in the window on the review date;
+   * null in the entry tier).
+   */
+  review: { on: string; pointsToKeep: number; countingFrom: string } | null;
   next: { code: string; pointsNeeded: number } | null;
 }
 
@@ -100,12 +113,13 @@ export function tierProgress(points: MemberPoints, now: string, policy: TierPoli
         ? null
         : {
             on: reviewOn,
-            // Points earned now stay in the window on the review date; those that leave it do not count.
+            // What the window still holds on the review date decides; months before it no longer count.
             pointsToKeep: Math.max(
               0,
               tier.minQualifyingPoints -
                 qualifyingPoints(points, `${reviewOn}T00:00:00.000Z`, policy.tierWindowMonths),
             ),
+            countingFrom: dayOf(startOfMonthAfter(`${reviewOn}T00:00:00.000Z`, 1 - policy.tierWindowMonths)),
           },
     next: next ? { code: next.code, pointsNeeded: Math.max(0, next.minQualifyingPoints - qualifying) } : null,
   };
@@ -122,7 +136,10 @@ export function reviewTier(
 ): { from: string; to: string } | null {
   const from = currentTier(points, policy.tiers);
   const still = tierFor(qualifyingPoints(points, asOf, policy.tierWindowMonths), policy.tiers);
-  if (still.minQualifyingPoints >= from.minQualifyingPoints) return null;
+  const known = knownTier(points, policy.tiers);
+  if (known && still.minQualifyingPoints >= from.minQualifyingPoints) return null;
+  if (!known && still.code === points.tier.code) return null;
+  const previous = points.tier.code;
   points.tier = { code: still.code, since: asOf };
-  return { from: from.code, to: still.code };
+  return { from: previous, to: still.code };
 }

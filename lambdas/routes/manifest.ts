@@ -39,10 +39,20 @@ export interface RouteSpec {
   response?: z.ZodType;
 }
 
-/**
- * One Lambda function per group, its code in `lambdas/handlers/<entry>.ts`. `writes` decides the
- * DynamoDB grant (read-only otherwise).
- */
+/** What CDK needs to build a route group's function. */
+export interface RouteGroupSpec {
+  entry: string;
+  /** Decides the DynamoDB grant (read-only otherwise). */
+  writes: boolean;
+  description: string;
+  /**
+   * Lambda timeout, for groups whose calls may use all the time API Gateway gives them (it gives up
+   * after 30 s). @default the function's (10 s): a stuck request fails fast.
+   */
+  timeoutSeconds?: number;
+}
+
+/** One Lambda function per group, its code in `lambdas/handlers/<entry>.ts`. */
 export const routeGroups = {
   health: { entry: 'health', writes: false, description: 'Liveness and the OpenAPI document' },
   program: { entry: 'program', writes: true, description: 'Program configuration' },
@@ -60,8 +70,11 @@ export const routeGroups = {
     entry: 'jobs',
     writes: true,
     description: 'Lifecycle jobs: expiry, maturation, holds, tier review',
+    // A run stops at its deadline (remaining time − 2 s) and answers `complete: false`: the longer
+    // the call, the fewer calls a large run takes.
+    timeoutSeconds: 29,
   },
-} as const;
+} as const satisfies Record<string, RouteGroupSpec>;
 export type RouteGroupName = keyof typeof routeGroups;
 
 const ADMIN = ['admin'] as const;

@@ -46,8 +46,11 @@ export const memberResponse = z.object({
     name: z.string(),
     since: z.string(),
     qualifyingPoints: z.int(),
-    /** The next tier review, and the points to earn before it to keep the tier (null in the entry tier). */
-    review: z.object({ on: z.string(), pointsToKeep: z.int() }).nullable(),
+    /**
+     * The next tier review, and the points to earn before it to keep the tier, counting what is earned
+     * from `countingFrom` on (null in the entry tier).
+     */
+    review: z.object({ on: z.string(), pointsToKeep: z.int(), countingFrom: z.string() }).nullable(),
     /** The next tier up and the qualifying points still needed to reach it (null at the top). */
     next: z.object({ code: z.string(), pointsNeeded: z.int() }).nullable(),
   }),

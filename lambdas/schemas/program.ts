@@ -56,6 +56,14 @@ export const programSchema = z
         message: 'the first tier is the entry tier and must start at 0',
       });
     }
+    // Pending points must become available before they can expire (a month has at least 28 days).
+    if (program.expiryMonths !== null && program.pendingDays >= 28 * program.expiryMonths) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pendingDays'],
+        message: `must be less than ${28 * program.expiryMonths} days, or points would expire before they are available`,
+      });
+    }
     if (program.churnRiskBands.high > program.churnRiskBands.medium) {
       ctx.addIssue({
         code: 'custom',

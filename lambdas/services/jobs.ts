@@ -54,10 +54,9 @@ const instant = (asOf: string) => asOf;
 /** `points.expiring`, once per lot, `expiryNoticeDays` ahead of its expiry. */
 const noticeExpiringLots: Step = (before, asOf, program, memberId) => {
   const lots = lotsToNotice(before, asOf, program.expiryNoticeDays);
-  const last = lots.at(-1);
-  if (!last) return { points: before };
+  if (lots.length === 0) return { points: before };
   return {
-    points: { ...before, expiryNoticedThrough: last.expiryKey },
+    points: { ...before, noticedLots: [...before.noticedLots, ...lots.map((lot) => lot.expiryKey)] },
     events: lots.map((lot) => ({
       dedupeKey: `points.expiring#${memberId}#${lot.expiryKey}`,
       type: 'points.expiring',

@@ -10,7 +10,7 @@ import { dueDates, expireDue, type Settled, settleDue } from '../domain/due.ts';
 import { transactionOf } from '../domain/entries.ts';
 import { DomainError, GoneError, NotFoundError, TooManyConcurrentUpdatesError } from '../domain/errors.ts';
 import { newId, newIdBefore } from '../domain/ids.ts';
-import { balancesOf, type LotPoints, type MemberPoints } from '../domain/member-ledger.ts';
+import { balancesOf, type LotPoints, type MemberPoints, mergeLots } from '../domain/member-ledger.ts';
 import { SYSTEM_SCOPE } from '../domain/namespaces.ts';
 import { dayOf } from '../domain/time.ts';
 import type { TransactionView } from '../schemas/points.ts';
@@ -105,7 +105,12 @@ export type MemberChangeResult = UseCaseResponse & { written: boolean };
 export const MAX_ATTEMPTS = 40;
 
 /** What a failed condition on an item of the transaction means. */
-type OnFailed = 'replay' | 'retry' | { unlimitedReward: string } | (() => DomainError | 'retry' | undefined);
+type OnFailed =
+  | 'replay'
+  | 'retry'
+  /** Plan again without this item: its write is moot (the reward became unlimited, the event exists). */
+  | { skip: string }
+  | (() => DomainError | 'retry' | undefined);
 
 export async function commitMemberChange<Loaded extends LoadedForChange>(
   ctx: RequestContext,
@@ -121,15 +126,16 @@ export async function writeMemberChange<Loaded extends LoadedForChange>(
   change: MemberChange<Loaded>,
 ): Promise<MemberChangeResult> {
   const idempotency = ctx.idempotency;
-  // Rewards found unlimited since a hold took a unit: nothing to give back to them.
-  const unlimited = new Set<string>();
+  // Writes found moot on an earlier attempt: a restock of a reward that became unlimited (nothing
+  // to give back to), an event an earlier change already recorded (it happens once).
+  const skip = new Set<string>();
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     if (attempt > 0) await jitter(attempt);
     if (!withinDeadline(ctx)) break;
     const loaded = await change.load();
     const planned = await planOrReplay(ctx, idempotency, change, loaded);
     if ('replayed' in planned) return { ...planned, written: false };
-    const { parts, body } = assemble(ctx, change, loaded, planned, unlimited);
+    const { parts, body } = assemble(ctx, change, loaded, planned, skip);
     const status = planned.plan.status;
     if (parts.length === 0) return { status, body, replayed: false, written: false };
     try {
@@ -140,7 +146,7 @@ export async function writeMemberChange<Loaded extends LoadedForChange>(
       return { status, body, replayed: false, written: true };
     } catch (error) {
       if (!(error instanceof TransactionCancelledError)) throw error;
-      const outcome = await onCancelled(ctx, error, parts, unlimited);
+      const outcome = await onCancelled(ctx, error, parts, skip);
       if (outcome === 'retry') continue;
       return { ...outcome, written: false };
     }
@@ -221,7 +227,7 @@ function assemble<Loaded extends LoadedForChange>(
   change: MemberChange<Loaded>,
   loaded: Loaded,
   { plan, member, settled, counterpart }: Planned,
-  unlimited: Set<string>,
+  skip: Set<string>,
 ): { parts: Part[]; body: string } {
   const at = change.settleAt ?? ctx.now;
   const finalSide = (
@@ -347,10 +353,12 @@ function assemble<Loaded extends LoadedForChange>(
     parts.push({ item, onFailed: () => plan.onItemConditionFailed?.(index) });
   }
   for (const rewardId of new Set(restock)) {
-    if (!unlimited.has(rewardId))
-      parts.push({ item: restockUnit(ctx.store, rewardId), onFailed: { unlimitedReward: rewardId } });
+    const key = `restock#${rewardId}`;
+    if (!skip.has(key)) parts.push({ item: restockUnit(ctx.store, rewardId), onFailed: { skip: key } });
   }
-  for (const event of events) parts.push(eventPart(ctx, event.memberId ?? member.id, event));
+  for (const event of events) {
+    if (!skip.has(`event#${event.dedupeKey}`)) parts.push(eventPart(ctx, event.memberId ?? member.id, event));
+  }
   for (const item of change.withWrite ?? []) parts.push({ item });
   for (const { partnerId, memberId, delta } of mergeAggregates(aggregates, member.id)) {
     parts.push({ item: addToAggregate(ctx.store, dayOf(ctx.now), partnerId, memberId, delta) });
@@ -374,8 +382,8 @@ function eventPart(ctx: RequestContext, memberId: string, event: PlannedEvent): 
       partnerId: event.partnerId ?? null,
       data: event.data,
     }),
-    // The event was already recorded by an earlier attempt of the same change: plan again.
-    onFailed: 'retry',
+    // Recorded before (the event happens once): plan again without it.
+    onFailed: { skip: `event#${event.dedupeKey}` },
   };
 }
 
@@ -384,7 +392,7 @@ async function onCancelled(
   ctx: RequestContext,
   error: TransactionCancelledError,
   parts: Part[],
-  unlimited: Set<string>,
+  skip: Set<string>,
 ): Promise<UseCaseResponse | 'retry'> {
   const idempotency = ctx.idempotency;
   let retry = error.isConflict;
@@ -402,7 +410,7 @@ async function onCancelled(
     }
     if (onFailed === 'retry' || onFailed === 'replay') retry = true;
     else if (typeof onFailed === 'object') {
-      unlimited.add(onFailed.unlimitedReward);
+      skip.add(onFailed.skip);
       retry = true;
     } else {
       const outcome = onFailed();

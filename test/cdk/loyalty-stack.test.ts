@@ -3,8 +3,15 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type RouteGroupName, type RouteSpec, routeGroups, routes } from '../../lambdas/routes/manifest.ts';
-import { tableDefinition } from '../../lambdas/store/table-definition.ts';
+import {
+  type RouteGroupName,
+  type RouteGroupSpec,
+  type RouteSpec,
+  routeGroups,
+  routes,
+} from '../../lambdas/routes/manifest.ts';
+import { jobNames } from '../../lambdas/schemas/jobs.ts';
+import { keyAttributes, tableDefinition } from '../../lambdas/store/table-definition.ts';
 import { EVENT_BUS_NAME } from '../../lib/events.ts';
 import { LoyaltyStack } from '../../lib/loyalty-stack.ts';
 
@@ -47,13 +54,17 @@ const logicalId = (construct: IConstruct) =>
 
 const ofType = (type: string) => Object.entries(resources).filter(([, resource]) => resource.Type === type);
 
+/** Every statement of the inline policies attached to a role. */
+function statementsOfRole(roleId: string): Statement[] {
+  return ofType('AWS::IAM::Policy')
+    .filter(([, policy]) => (policy.Properties.Roles as { Ref: string }[]).some((ref) => ref.Ref === roleId))
+    .flatMap(([, policy]) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+
 /** Every statement of the inline policies attached to a function's role. */
 function statementsOf(functionId: string): Statement[] {
   const roleArn = resources[functionId]!.Properties.Role as { 'Fn::GetAtt': [string, string] };
-  const role = roleArn['Fn::GetAtt'][0];
-  return ofType('AWS::IAM::Policy')
-    .filter(([, policy]) => (policy.Properties.Roles as { Ref: string }[]).some((ref) => ref.Ref === role))
-    .flatMap(([, policy]) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+  return statementsOfRole(roleArn['Fn::GetAtt'][0]);
 }
 
 const actionsOf = (functionId: string) =>
@@ -94,6 +105,38 @@ describe('ledger table', () => {
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
   });
 
+  it('has the eight GSIs: history and lookups, then the due indexes of the jobs (keys only)', () => {
+    // Literal, unlike the test above: dropping an index from the shared definition must fail here.
+    const [[, table]] = ofType('AWS::DynamoDB::Table') as [[string, Resource]];
+    const indexes = table.Properties.GlobalSecondaryIndexes as {
+      IndexName: string;
+      KeySchema: { AttributeName: string }[];
+      Projection: { ProjectionType: string; NonKeyAttributes?: string[] };
+    }[];
+    expect(indexes.map((index) => [index.IndexName, index.Projection])).toEqual([
+      ['gsi1', { ProjectionType: 'INCLUDE', NonKeyAttributes: ['txn', 'type', 'reward'] }],
+      ['gsi2', { ProjectionType: 'KEYS_ONLY' }],
+      ['gsi3', { ProjectionType: 'INCLUDE', NonKeyAttributes: ['txn', 'type'] }],
+      ['gsi4', { ProjectionType: 'KEYS_ONLY' }],
+      ['gsi5', { ProjectionType: 'KEYS_ONLY' }],
+      ['gsi6', { ProjectionType: 'KEYS_ONLY' }],
+      ['gsi7', { ProjectionType: 'KEYS_ONLY' }],
+      ['gsi8', { ProjectionType: 'KEYS_ONLY' }],
+    ]);
+    for (const index of indexes) {
+      expect(index.KeySchema.map((key) => key.AttributeName)).toEqual([
+        `${index.IndexName}pk`,
+        `${index.IndexName}sk`,
+      ]);
+    }
+    const attributes = table.Properties.AttributeDefinitions as {
+      AttributeName: string;
+      AttributeType: string;
+    }[];
+    expect(attributes.map((attribute) => attribute.AttributeName).sort()).toEqual([...keyAttributes].sort());
+    for (const attribute of attributes) expect(attribute.AttributeType).toBe('S');
+  });
+
   it('can be made deletable for throw-away stacks', () => {
     // No bundling here: only the table matters.
     const app = new cdk.App({ context: { 'aws:cdk:bundling-stacks': [] } });
@@ -105,17 +148,18 @@ describe('ledger table', () => {
 });
 
 describe('functions', () => {
-  it('has one function per route group plus authorizer, fallback, publisher and bootstrap (+ its provider)', () => {
-    template.resourceCountIs('AWS::Lambda::Function', groups.length + 5);
+  it('has one function per route group plus authorizer, fallback, publisher, job runner and bootstrap (+ its provider)', () => {
+    template.resourceCountIs('AWS::Lambda::Function', groups.length + 6);
     const ids = new Set([
       ...groups.map((group) => logicalId(stack.httpApi.groupFunctions[group])),
       logicalId(stack.httpApi.authorizerFunction),
       logicalId(stack.httpApi.fallbackFunction),
       logicalId(stack.events.publisher),
+      logicalId(stack.jobs.runner),
       logicalId(stack.bootstrapAdminKey.function),
       providerFunctionId(),
     ]);
-    expect(ids.size).toBe(groups.length + 5);
+    expect(ids.size).toBe(groups.length + 6);
     for (const id of ids) expect(resources[id]?.Type).toBe('AWS::Lambda::Function');
   });
 
@@ -129,6 +173,15 @@ describe('functions', () => {
       expect(fn.Properties.Handler, id).toBe('index.handler');
     }
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it("gives each route group the timeout of its manifest entry, the jobs group up to API Gateway's limit", () => {
+    expect(routeGroups.jobs.timeoutSeconds).toBe(29); // API Gateway gives up after 30 s
+    for (const group of groups) {
+      const spec: RouteGroupSpec = routeGroups[group];
+      const timeout = resources[logicalId(stack.httpApi.groupFunctions[group])]!.Properties.Timeout;
+      expect(timeout, group).toBe(spec.timeoutSeconds ?? 10);
+    }
   });
 
   it("gives the provider framework's function a log group of ours", () => {
@@ -292,6 +345,149 @@ describe('least privilege', () => {
         expect(puts, id).toEqual([]);
       }
     }
+  });
+});
+
+describe('lifecycle jobs', () => {
+  const runnerId = () => logicalId(stack.jobs.runner);
+  const dlqId = () => logicalId(stack.jobs.deadLetterQueue);
+  const roleId = () => logicalId(stack.jobs.schedulerRole);
+  const groupId = () => logicalId(stack.jobs.scheduleGroup);
+  const scheduleResources = () => ofType('AWS::Scheduler::Schedule').map(([, schedule]) => schedule);
+  const schedules = () => scheduleResources().map((schedule) => schedule.Properties);
+
+  it('runs the job runner for up to 15 minutes with read/write access to the table', () => {
+    const runner = resources[runnerId()]!.Properties;
+    expect(runner.Timeout).toBe(900);
+    expect(runner.Environment).toEqual({
+      Variables: expect.objectContaining({ TABLE_NAME: { Ref: logicalId(stack.table.table) } }),
+    });
+    const actions = actionsOf(runnerId());
+    expect(actions).toContain('dynamodb:Query');
+    for (const write of WRITE_ACTIONS) expect(actions).toContain(write);
+  });
+
+  it('schedules each job once, in UTC: the daily jobs just after midnight, holds every 5 minutes', () => {
+    const expressionOf = Object.fromEntries(
+      schedules().map((schedule) => {
+        const target = schedule.Target as { Input: string };
+        return [(JSON.parse(target.Input) as { job: string }).job, schedule.ScheduleExpression];
+      }),
+    );
+    expect(expressionOf).toEqual({
+      'expire-points': 'cron(5 0 * * ? *)',
+      'mature-pending': 'cron(10 0 * * ? *)',
+      'tier-review': 'cron(15 0 * * ? *)',
+      'release-expired-holds': 'rate(5 minutes)',
+    });
+    expect(Object.keys(expressionOf).sort()).toEqual([...jobNames].sort());
+    for (const schedule of schedules()) {
+      expect(schedule).toMatchObject({
+        ScheduleExpressionTimezone: 'Etc/UTC',
+        State: 'ENABLED',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        GroupName: resources[groupId()]!.Properties.Name,
+      });
+      const target = schedule.Target as { Arn: unknown; RoleArn: unknown; Input: string };
+      expect(target.Arn).toEqual({ 'Fn::GetAtt': [runnerId(), 'Arn'] });
+      expect(target.RoleArn).toEqual({ 'Fn::GetAtt': [roleId(), 'Arn'] });
+      expect(Object.keys(JSON.parse(target.Input))).toEqual(['job']); // job-runner.ts accepts nothing else
+    }
+    // The group name is a literal, not a reference: only DependsOn orders the group first.
+    expect(resources[groupId()]!.Properties.Name).toEqual(expect.any(String));
+    for (const schedule of scheduleResources()) expect(schedule.DependsOn).toContain(groupId());
+  });
+
+  it('retries failed deliveries and failed runs, then keeps them in the DLQ', () => {
+    for (const schedule of schedules()) {
+      const target = schedule.Target as Record<string, unknown>;
+      const daily = String(schedule.ScheduleExpression).startsWith('cron');
+      expect(target.RetryPolicy).toEqual({
+        MaximumRetryAttempts: 10,
+        MaximumEventAgeInSeconds: daily ? 3600 : 300,
+      });
+      expect(target.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': [dlqId(), 'Arn'] } });
+    }
+    // Scheduler invokes asynchronously: errors and timeouts of a run are retried by Lambda.
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: runnerId() },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 3600,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [dlqId(), 'Arn'] } } },
+    });
+  });
+
+  it('lets the scheduler role only invoke the runner and record failures in the DLQ', () => {
+    const runnerArn = { 'Fn::GetAtt': [runnerId(), 'Arn'] };
+    expect(statementsOfRole(roleId())).toEqual([
+      {
+        Action: 'lambda:InvokeFunction',
+        Effect: 'Allow',
+        // The function and its versions/aliases (`:*`), no other function.
+        Resource: [runnerArn, { 'Fn::Join': ['', [runnerArn, ':*']] }],
+      },
+      { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: { 'Fn::GetAtt': [dlqId(), 'Arn'] } },
+    ]);
+    const role = resources[roleId()]!.Properties;
+    expect(role.ManagedPolicyArns).toBeUndefined();
+    // Only Scheduler, on behalf of this account and the schedules of this group, may assume it.
+    expect(role.AssumeRolePolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Action: 'sts:AssumeRole',
+          Effect: 'Allow',
+          Principal: { Service: 'scheduler.amazonaws.com' },
+          Condition: {
+            StringEquals: {
+              'aws:SourceAccount': { Ref: 'AWS::AccountId' },
+              'aws:SourceArn': { 'Fn::GetAtt': [groupId(), 'Arn'] },
+            },
+          },
+        },
+      ],
+    });
+    // No other role may invoke the runner, and no resource policy opens it to anyone.
+    for (const [id, policy] of ofType('AWS::IAM::Policy')) {
+      if ((policy.Properties.Roles as { Ref: string }[]).some((ref) => ref.Ref === roleId())) continue;
+      const statements = (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
+      for (const statement of statements) {
+        if ([statement.Action].flat().some((action) => action.startsWith('lambda:Invoke'))) {
+          expect(JSON.stringify(statement.Resource), id).not.toContain(runnerId());
+        }
+      }
+    }
+    for (const [id, permission] of ofType('AWS::Lambda::Permission')) {
+      expect(JSON.stringify(permission.Properties.FunctionName), id).not.toContain(runnerId());
+    }
+  });
+
+  it('encrypts the DLQ, refuses it plain HTTP, and alarms on its first message', () => {
+    expect(resources[dlqId()]!.Properties).toEqual({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: dlqId() }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId(), 'QueueName'] } }],
+      Statistic: 'Maximum',
+      Period: 300,
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
   });
 });
 
