@@ -59,6 +59,76 @@ export function capacityOf(calls: ProbedCall[]): OperationCapacity {
   };
 }
 
+/**
+ * What a run of many calls cost, without the before/after reads of the full probe (so the calls can
+ * be timed): reads computed from the items they returned, reads and writes as DynamoDB Local
+ * reports them, and the number of requests by type (a Query is named by its index).
+ */
+export interface CallsCapacity {
+  requests: Record<string, number>;
+  /** Items the reads returned, by request type (index entries for a Query of an index). */
+  itemsReturned: Record<string, number>;
+  computed: { readUnits: number };
+  reported: { readUnits: number; writeUnits: number };
+}
+
+export function callsCapacityOf(calls: ProbedCall[]): CallsCapacity {
+  const requests: Record<string, number> = {};
+  const itemsReturned: Record<string, number> = {};
+  const reported = { readUnits: 0, writeUnits: 0 };
+  let readUnits = 0;
+  for (const call of calls) {
+    const type = requestType(call);
+    requests[type] = (requests[type] ?? 0) + 1;
+    if (READ_COMMANDS.has(call.command))
+      itemsReturned[type] = (itemsReturned[type] ?? 0) + call.returned.length;
+    for (const consumed of call.consumed) addReported(reported, consumed, READ_COMMANDS.has(call.command));
+    readUnits += readUnitsOf(call);
+  }
+  return {
+    requests,
+    itemsReturned,
+    computed: { readUnits },
+    reported: { readUnits: round2(reported.readUnits), writeUnits: round2(reported.writeUnits) },
+  };
+}
+
+/** `Query gsi4`, `Query table`, `BatchGetItem`…: a Query by what it reads, anything else by its name. */
+export function requestType(call: ProbedCall): string {
+  const name = call.command.replace(/Command$/, '');
+  if (name !== 'Query' && name !== 'Scan') return name;
+  return `${name} ${typeof call.input.IndexName === 'string' ? call.input.IndexName : 'table'}`;
+}
+
+/**
+ * A read's units from what it returned. Query and Scan: the returned items' (index entries') sizes
+ * summed, rounded up to 4 KB, at least one unit. GetItem and BatchGetItem: each item rounded up on
+ * its own, a requested item that was not found still costs one unit. Eventually consistent reads
+ * (every index read) cost half. Writes read nothing here (no condition reads are charged as reads).
+ */
+function readUnitsOf(call: ProbedCall): number {
+  const input = call.input;
+  switch (call.command) {
+    case 'QueryCommand':
+    case 'ScanCommand': {
+      const units = Math.max(1, Math.ceil(sum(call.returned.map(sizeOf)) / READ_UNIT));
+      return input.ConsistentRead === true ? units : units / 2;
+    }
+    case 'GetItemCommand':
+    case 'BatchGetItemCommand': {
+      const units =
+        sum(call.returned.map((item) => Math.max(1, Math.ceil(sizeOf(item) / READ_UNIT)))) +
+        Math.max(0, call.touched.length - call.returned.length);
+      const consistent = call.touched.every((touched) => touched.consistentRead);
+      return consistent ? units : units / 2;
+    }
+    default:
+      return 0;
+  }
+}
+
+const round2 = (value: number) => Math.round(value * 100) / 100;
+
 function addReported(total: OperationCapacity['reported'], consumed: ConsumedCapacity, isRead: boolean) {
   const read = consumed.ReadCapacityUnits;
   const write = consumed.WriteCapacityUnits;

@@ -1,8 +1,9 @@
 /**
  * Instruments a store's DynamoDB client to see exactly what our code sends: each call's wire input
  * (marshalled), the ConsumedCapacity DynamoDB reports (our code never asks for it, so the probe
- * does), and every item the call touches as it was before and after (read raw with another
- * client), which is what capacity is charged on.
+ * does), the items a read returned, and (given a `reader`) every item the call touches as it was
+ * before and after (read raw with another client), which is what capacity is charged on. Without a
+ * reader the probe sends nothing of its own, so the calls it watches can be timed.
  */
 import {
   type AttributeValue,
@@ -10,6 +11,7 @@ import {
   type DynamoDBClient,
   GetItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Store } from '../lambdas/store/client.ts';
 
 export type Item = Record<string, AttributeValue>;
@@ -31,6 +33,13 @@ export interface ProbedCall {
   input: Input;
   consumed: ConsumedCapacity[];
   touched: TouchedItem[];
+  /** The items a read (Get, BatchGet, Query, Scan) returned, marshalled again: what reads are charged on. */
+  returned: Item[];
+  /**
+   * From the probe's first middleware to the answer: the call's round trip with its marshalling,
+   * and the probe's own before/after reads when it has a reader.
+   */
+  ms: number;
   /** Name of the error the call ended with (a failed condition still costs capacity). */
   error?: string;
 }
@@ -43,7 +52,7 @@ export interface Probe {
 const CAPACITY = 'benchProbeCapacity';
 const ITEMS = 'benchProbeItems';
 
-export function attachProbe(store: Store, reader: DynamoDBClient): Probe {
+export function attachProbe(store: Store, reader?: DynamoDBClient): Probe {
   const calls: ProbedCall[] = [];
   const byContext = new WeakMap<object, ProbedCall>();
   const stack = store.db.middlewareStack;
@@ -51,20 +60,32 @@ export function attachProbe(store: Store, reader: DynamoDBClient): Probe {
   // initialize: before serialization, the only step where the request can still be changed.
   stack.add(
     (next, context) => async (args) => {
-      const call: ProbedCall = { command: context.commandName ?? '?', input: {}, consumed: [], touched: [] };
+      const call: ProbedCall = {
+        command: context.commandName ?? '?',
+        input: {},
+        consumed: [],
+        touched: [],
+        returned: [],
+        ms: 0,
+      };
       byContext.set(context, call);
       calls.push(call);
       (args.input as Input).ReturnConsumedCapacity = 'INDEXES';
+      const started = performance.now();
+      let result: Awaited<ReturnType<typeof next>>;
       try {
-        const result = await next(args);
-        const reported = (result.output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] })
-          .ConsumedCapacity;
-        call.consumed = reported === undefined ? [] : [reported].flat();
-        return result;
+        result = await next(args);
       } catch (error) {
+        call.ms = performance.now() - started;
         call.error = (error as Error).name;
         throw error;
       }
+      call.ms = performance.now() - started;
+      const output = result.output as ReadOutput;
+      const reported = output.ConsumedCapacity;
+      call.consumed = reported === undefined ? [] : [reported].flat();
+      call.returned = returnedItems(output).map((item) => marshall(item, { removeUndefinedValues: true }));
+      return result;
     },
     { step: 'initialize', name: CAPACITY },
   );
@@ -76,6 +97,7 @@ export function attachProbe(store: Store, reader: DynamoDBClient): Probe {
       if (!call) return next(args);
       call.input = structuredClone(args.input as Input);
       call.touched = touchedItems(call.command, call.input);
+      if (!reader) return next(args);
       for (const item of call.touched) item.before = await readRaw(reader, item);
       try {
         return await next(args);
@@ -93,6 +115,22 @@ export function attachProbe(store: Store, reader: DynamoDBClient): Probe {
       stack.remove(ITEMS);
     },
   };
+}
+
+/** A read's output as the document client hands it back (unmarshalled). */
+interface ReadOutput {
+  ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[];
+  Item?: Record<string, unknown>;
+  Items?: Record<string, unknown>[];
+  Responses?: Record<string, Record<string, unknown>[]> | unknown[];
+}
+
+function returnedItems(output: ReadOutput): Record<string, unknown>[] {
+  if (output.Item) return [output.Item];
+  if (output.Items) return output.Items;
+  // BatchGetItem answers by table (TransactWriteItems has no Responses; TransactGetItems is unused).
+  if (output.Responses && !Array.isArray(output.Responses)) return Object.values(output.Responses).flat();
+  return [];
 }
 
 async function readRaw(reader: DynamoDBClient, item: TouchedItem): Promise<Item | undefined> {
@@ -135,6 +173,9 @@ function touchedItems(command: string, input: Input): TouchedItem[] {
           consistentRead: request.ConsistentRead === true,
         })),
       );
+    case 'QueryCommand':
+    case 'ScanCommand':
+      return []; // no item by key: charged on what the read returned (ProbedCall.returned)
     case 'TransactWriteItemsCommand':
       return (input.TransactItems as Record<string, Input>[]).map((entry) => {
         const [op, request] = Object.entries(entry)[0] as [TouchedItem['op'], Input];

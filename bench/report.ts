@@ -1,5 +1,6 @@
 /** The shape of bench/results.json, and its rendering as plain-text tables. */
 import type { OperationCapacity } from './capacity.ts';
+import type { ExpireJobResult } from './expire-job.ts';
 import type { Breakdown, PairResult } from './latency.ts';
 import type { Summary } from './stats.ts';
 
@@ -41,6 +42,8 @@ export interface Results {
     redeem: OperationCapacity;
     authorizer: OperationCapacity;
   };
+  /** The expire-points job on a small and a big world with the same members due. */
+  expireJob: ExpireJobResult;
   functions: FunctionResult[];
   durationS: number;
 }
@@ -51,6 +54,7 @@ export function renderReport(results: Results): string {
     latencySection(results),
     breakdownSection(results.breakdownMs),
     capacitySection(results.capacity, results.target),
+    expireJobSection(results.expireJob),
     functionsSection(results.functions),
   ].join('\n\n');
 }
@@ -152,6 +156,74 @@ function capacitySection(capacity: Results['capacity'], target: Results['target'
     `earn items per transaction: ${capacity.earn.itemsPerTransaction} (target ≤ ${items.max}: ${items.met ? 'met' : 'NOT met'})`,
     '',
     perItem,
+  ].join('\n');
+}
+
+function expireJobSection(job: ExpireJobResult): string {
+  const { small, big, ratio, target } = job;
+  const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  const world = (name: string, w: ExpireJobResult['small']) => [
+    name,
+    w.members,
+    w.due,
+    `${w.processed} / ${w.changed}`,
+    w.ms,
+    w.runs.map((run) => run.ms).join(', '),
+    w.readUnits.computed,
+    w.readUnits.reported,
+    w.writeUnits.reported,
+    Object.values(w.requests).reduce((a, b) => a + b, 0),
+  ];
+  const types = [...new Set([...Object.keys(small.requests), ...Object.keys(big.requests)])];
+  return [
+    `expire-points job, same due members in a small and a big world (target: within ${target.ratio}× of ` +
+      `each other in time and read units — ${target.met ? 'MET' : 'NOT MET'})`,
+    table(
+      [
+        'world',
+        'members',
+        'due/run',
+        'processed / changed',
+        'ms (mean)',
+        'ms by round',
+        'RCU',
+        'RCU (Local)',
+        'WCU (Local)',
+        'requests',
+      ],
+      [
+        world('small', small),
+        world('big', big),
+        [
+          '  big / small',
+          '',
+          '',
+          '',
+          `${ratio.ms} (${verdict(target.ms)})`,
+          ratio.msByRound.join(', '),
+          `${ratio.readUnits} (${verdict(target.readUnits)})`,
+          ratio.reportedReadUnits,
+          '',
+          ratio.requests,
+        ],
+      ],
+    ),
+    `Per run (RCU computed from what each read returned; WCU as DynamoDB Local reports it). ` +
+      `${job.config.rounds} rounds after ${job.config.warmupRuns} warm-up runs, alternating which world goes ` +
+      'first, each on its own cohort of due members; the time ratio is of all runs.',
+    '',
+    table(
+      ['request', 'small n', 'big n', 'small items read', 'big items read', 'small ms p50', 'big ms p50'],
+      types.map((type) => [
+        type,
+        small.requests[type] ?? 0,
+        big.requests[type] ?? 0,
+        small.itemsReturned[type] ?? '-',
+        big.itemsReturned[type] ?? '-',
+        small.requestMs[type] ?? '-',
+        big.requestMs[type] ?? '-',
+      ]),
+    ),
   ].join('\n');
 }
 

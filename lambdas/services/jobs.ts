@@ -138,7 +138,7 @@ export async function runJob(ctx: RequestContext, name: JobName, body: JobBody):
     const shards = Array.from({ length: DUE_SHARDS }, (_, shard) => shard);
     const workers = Array.from({ length: SHARD_CONCURRENCY }, async () => {
       for (let shard = shards.shift(); shard !== undefined; shard = shards.shift()) {
-        if (!(await drainShard(ctx, name, runDay, asOf, pass, upTo, shard))) complete = false;
+        if (!(await drainShard(ctx, name, runDay, asOf, pass, upTo, shard, program))) complete = false;
       }
     });
     await Promise.all(workers);
@@ -158,13 +158,14 @@ async function drainShard(
   pass: Pass,
   upTo: string,
   shard: number,
+  program: ProgramRecord,
 ): Promise<boolean> {
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await dueIds(ctx.store, pass.kind, shard, upTo, startKey);
     for (const memberId of page.ids) {
       if (!withinDeadline(ctx)) return false;
-      const written = await processMember(ctx, job, runDay, asOf, pass, memberId);
+      const written = await processMember(ctx, job, runDay, asOf, pass, memberId, program);
       if (!written) await countJobVisit(ctx.store, job, runDay, shardOf(memberId));
     }
     startKey = page.next;
@@ -180,13 +181,15 @@ async function processMember(
   asOf: string,
   pass: Pass,
   memberId: string,
+  program: ProgramRecord,
 ): Promise<boolean> {
   const result = await writeMemberChange(
     { ...ctx, idempotency: undefined },
     {
       memberId,
       settleAt: asOf,
-      load: () => loadPointsContext(ctx.store, { memberId, partnerId: null }),
+      // The run's program, read once: a job does not read it again for every member.
+      load: () => loadPointsContext(ctx.store, { memberId, partnerId: null }, program),
       plan: ({ member, program }): MemberChangePlan => {
         const { points, events } = pass.step(member.points, asOf, program, memberId);
         return { points, status: 200, ...(events ? { events } : {}) };

@@ -31,10 +31,18 @@ export interface PointsContextKeys {
   order?: { partnerId: string; orderRef: string } | undefined;
 }
 
-export async function loadPointsContext(store: Store, wanted: PointsContextKeys): Promise<PointsContext> {
+/**
+ * Read what a change needs in one BatchGet. `program`, when the caller already holds it (a job
+ * working through many members), is not read again.
+ */
+export async function loadPointsContext(
+  store: Store,
+  wanted: PointsContextKeys,
+  program?: ProgramRecord,
+): Promise<PointsContext> {
   const requested = {
     member: keys.member(wanted.memberId),
-    program: keys.program(),
+    program: program ? undefined : keys.program(),
     partner: wanted.partnerId ? keys.partner(wanted.partnerId) : undefined,
     reward: wanted.rewardId ? keys.reward(wanted.rewardId) : undefined,
     redemption: wanted.redemptionId ? keys.redemption(wanted.redemptionId) : undefined,
@@ -53,7 +61,7 @@ export async function loadPointsContext(store: Store, wanted: PointsContextKeys)
   };
   return {
     member: map(requested.member, memberFromItem),
-    program: programFromItem(get(requested.program)),
+    program: program ?? programFromItem(get(requested.program)),
     partner: map(requested.partner, partnerFromItem),
     reward: map(requested.reward, rewardFromItem),
     redemption: map(requested.redemption, redemptionFromItem),
