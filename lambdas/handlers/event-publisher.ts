@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { transactionViewOf } from '../domain/entries.ts';
 import { logger } from '../http/logger.ts';
 import type { TransactionType } from '../schemas/points.ts';
 
@@ -68,7 +69,8 @@ export function eventOfRecord(record: DynamoDBRecord): LoyaltyEvent | undefined 
     occurredAt: String(txn.createdAt),
     memberId: String(txn.memberId),
     partnerId: (txn.partnerId as string | null | undefined) ?? null,
-    data: txn,
+    // The transaction as the API shows it (stored entries leave their null fields out).
+    data: transactionViewOf(txn),
   };
 }
 

@@ -5,19 +5,14 @@
  */
 
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { transactionOf } from '../domain/entries.ts';
+import { transactionOf, transactionViewOf } from '../domain/entries.ts';
 import { ConflictError, NotFoundError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import { expiryKeyOf } from '../domain/member-ledger.ts';
 import { applyReversal, pendingKeyOf } from '../domain/movements.ts';
 import type { ReverseBody, TransactionView } from '../schemas/points.ts';
 import { keys } from '../store/keys.ts';
-import {
-  findLedgerEntry,
-  orderReversalsOf,
-  recordReversal,
-  transactionViewOf,
-} from '../store/ledger-store.ts';
+import { findLedgerEntry, orderReversalsOf, recordReversal } from '../store/ledger-store.ts';
 import type { RequestContext, UseCaseResponse } from './context.ts';
 import { commitMemberChange } from './member-change.ts';
 import { loadPointsContext, partnerOfRequest } from './points-context.ts';

@@ -1,4 +1,5 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { storedTransaction, transactionViewOf } from '../domain/entries.ts';
 import { ValidationError } from '../domain/errors.ts';
 import { COALITION } from '../domain/namespaces.ts';
 import type { Balances } from '../schemas/members.ts';
@@ -20,7 +21,7 @@ export function ledgerEntryAttributes(txn: TransactionView, extra: Record<string
     // Only what indexes filter on sits beside `txn` (the API view): entries stay under 1 KB.
     type: txn.type,
     createdAt: txn.createdAt,
-    txn,
+    txn: storedTransaction(txn),
     ...extra,
     ...keys.memberHistory(txn.memberId, txn.id),
     ...(txn.partnerId ? keys.partnerHistory(txn.memberId, txn.partnerId, txn.id) : {}),
@@ -232,36 +233,6 @@ export async function listHistory(
   // which is the caller's secret (or an admin's), never something to hand out in a cursor.
   const lastTxn = lastKey ? String(lastKey[index.skName]).slice('TXN#'.length) : undefined;
   return { items, nextCursor: lastTxn ? encodeCursor({ t: lastTxn }) : null };
-}
-
-/** Rebuild a stored entry in the field order of the API (DynamoDB does not keep map key order). */
-export function transactionViewOf(raw: Record<string, unknown>): TransactionView {
-  const nullable = <T>(value: unknown) => (value ?? null) as T | null;
-  return {
-    id: String(raw.id),
-    type: raw.type as TransactionType,
-    memberId: String(raw.memberId),
-    partnerId: nullable<string>(raw.partnerId),
-    points: Number(raw.points),
-    status: raw.status as TransactionView['status'],
-    availableAt: nullable<string>(raw.availableAt),
-    expiresAt: nullable<string>(raw.expiresAt),
-    breakdown: ((raw.breakdown as { rule: string; points: number }[]) ?? []).map((line) => ({
-      rule: line.rule,
-      points: Number(line.points),
-    })),
-    orderRef: nullable<string>(raw.orderRef),
-    amountMinor: nullable<number>(raw.amountMinor),
-    currency: nullable<string>(raw.currency),
-    category: nullable<string>(raw.category),
-    channel: nullable<string>(raw.channel),
-    redemptionId: nullable<string>(raw.redemptionId),
-    relatedTransactionId: nullable<string>(raw.relatedTransactionId),
-    reason: nullable<string>(raw.reason),
-    actorKeyId: nullable<string>(raw.actorKeyId),
-    occurredAt: String(raw.occurredAt),
-    createdAt: String(raw.createdAt),
-  };
 }
 
 /**

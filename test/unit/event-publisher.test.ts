@@ -3,7 +3,9 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
+import { transactionViewOf } from '../../lambdas/domain/entries.ts';
 import { createEventPublisher, entryOf, eventOfRecord } from '../../lambdas/handlers/event-publisher.ts';
+import { transactionView } from '../../lambdas/schemas/points.ts';
 
 const txn = (id: string, type = 'earn') => ({
   id,
@@ -41,7 +43,8 @@ function ledgerInsert(txnId: string, type = 'earn', overrides: Record<string, un
 }
 
 describe('eventOfRecord', () => {
-  it('maps an earn entry to a points.earned envelope', () => {
+  it('maps an earn entry to a points.earned envelope, with the transaction in its API shape', () => {
+    // Stored entries leave null fields out; the event carries the full view, nulls included.
     expect(eventOfRecord(ledgerInsert('txn_01ABC'))).toEqual({
       id: 'evt_01ABC',
       type: 'points.earned',
@@ -49,8 +52,11 @@ describe('eventOfRecord', () => {
       occurredAt: '2025-03-01T10:00:05.000Z',
       memberId: 'mem_01',
       partnerId: 'acme',
-      data: txn('txn_01ABC'),
+      data: transactionViewOf(txn('txn_01ABC')),
     });
+    expect(Object.keys(eventOfRecord(ledgerInsert('txn_01ABC'))?.data ?? {})).toEqual(
+      Object.keys(transactionView.shape),
+    );
   });
 
   it('names the event type from the ledger type', () => {
