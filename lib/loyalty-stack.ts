@@ -1,5 +1,6 @@
 import * as cdk from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { BootstrapAdminKey } from './bootstrap-admin-key.ts';
 import { LoyaltyEvents } from './events.ts';
@@ -53,29 +54,16 @@ export class LoyaltyStack extends cdk.Stack {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    new cloudwatch.Alarm(this, 'PublisherDlqAlarm', {
-      alarmDescription: 'Ledger events could not be published: a stream batch reached the DLQ.',
-      metric: this.events.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: cdk.Duration.minutes(5),
-        statistic: 'Maximum',
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    new cloudwatch.Alarm(this, 'JobsDlqAlarm', {
-      alarmDescription:
-        'A scheduled lifecycle job could not be delivered, or failed after retries: see the jobs DLQ.',
-      metric: this.jobs.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: cdk.Duration.minutes(5),
-        statistic: 'Maximum',
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    this.dlqAlarm(
+      'PublisherDlqAlarm',
+      this.events.deadLetterQueue,
+      'Ledger events could not be published: a stream batch reached the DLQ.',
+    );
+    this.dlqAlarm(
+      'JobsDlqAlarm',
+      this.jobs.deadLetterQueue,
+      'A scheduled lifecycle job could not be delivered, or failed after retries: see the jobs DLQ.',
+    );
 
     new cdk.CfnOutput(this, 'ApiUrl', { value: this.httpApi.stage.url, description: 'Base URL of the API' });
     new cdk.CfnOutput(this, 'TableName', { value: this.table.table.tableName });
@@ -85,6 +73,21 @@ export class LoyaltyStack extends cdk.Stack {
       description:
         'Secret holding the first admin API key. Read it with: aws secretsmanager get-secret-value ' +
         '--secret-id <this ARN> --query SecretString --output text',
+    });
+  }
+
+  /** An alarm on the first message a dead-letter queue receives (no action: wire a topic for a pager). */
+  private dlqAlarm(id: string, queue: sqs.IQueue, description: string): void {
+    new cloudwatch.Alarm(this, id, {
+      alarmDescription: description,
+      metric: queue.metricApproximateNumberOfMessagesVisible({
+        period: cdk.Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
   }
 }

@@ -38,12 +38,18 @@ export interface Settled {
  * debt, which points pay it decides which points are left to expire, so settling once must give
  * what settling at every instant in between would (a job that did not run changes nothing).
  */
-export function settleDue(before: MemberPoints, at: string): Settled {
+export function settleDue(
+  before: MemberPoints,
+  at: string,
+  options: { expire: boolean } = { expire: true },
+): Settled {
   let points = structuredClone(before);
   const expired: LotPoints[] = [];
   const releasedHolds: Settled['releasedHolds'] = [];
   let maturedPoints = 0;
   const expireUntil = (instant: string) => {
+    // A read leaves expiry to the change that records it (it needs an entry); the rest applies.
+    if (!options.expire) return;
     const due = expireDue(points, instant);
     points = due.points;
     expired.push(...due.expired);

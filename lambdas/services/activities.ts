@@ -8,7 +8,7 @@ import type { ActivityBody } from '../schemas/points.ts';
 import { keys } from '../store/keys.ts';
 import type { RequestContext, UseCaseResponse } from './context.ts';
 import { commitMemberChange } from './member-change.ts';
-import { assertPartnerActive, loadPointsContext } from './points-context.ts';
+import { assertPartnerActive, loadPointsContext, partnerOfRequest } from './points-context.ts';
 
 /** NPS: 9–10 promote, 0–6 detract. */
 const surveyCounters = (score: number | undefined) =>
@@ -31,7 +31,7 @@ export async function recordActivity(
     throw new ValidationError([{ path: 'body.score', message: 'only a survey has a score' }]);
   }
   const occurredAt = instantNotAhead(body.occurredAt, ctx.now, 'body.occurredAt');
-  const partnerId = ctx.principal.role === 'partner' ? ctx.principal.partnerId : null;
+  const partnerId = partnerOfRequest(ctx.principal, undefined, false);
   const txnId = newId('txn', Date.parse(ctx.now));
   return commitMemberChange(ctx, {
     memberId,

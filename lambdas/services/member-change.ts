@@ -361,6 +361,8 @@ function assemble<Loaded extends LoadedForChange>(
   }
   for (const item of change.withWrite ?? []) parts.push({ item });
   for (const { partnerId, memberId, delta } of mergeAggregates(aggregates, member.id)) {
+    // A change may net to nothing on a counter (a hold released and taken again): nothing to add.
+    if (Object.values(delta).every((value) => !value)) continue;
     parts.push({ item: addToAggregate(ctx.store, dayOf(ctx.now), partnerId, memberId, delta) });
   }
   return { parts, body };

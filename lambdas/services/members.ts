@@ -1,10 +1,9 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { matureDue } from '../domain/due.ts';
+import { settleDue } from '../domain/due.ts';
 import { ConflictError, GoneError, NotFoundError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import { balancesOf, emptyMemberPoints, type MemberPoints } from '../domain/member-ledger.ts';
-import { applyRelease } from '../domain/movements.ts';
 import { COALITION } from '../domain/namespaces.ts';
 import { ownValue } from '../domain/records.ts';
 import { currentTier, tierProgress } from '../domain/tiers.ts';
@@ -36,11 +35,7 @@ export function externalRefNamespace(principal: Principal): string {
  * balances always equal the sum of the ledger.
  */
 export function readView(points: MemberPoints, now: string): MemberPoints {
-  let view = matureDue(points, now).points;
-  for (const [redemptionId, hold] of Object.entries(view.holds)) {
-    if (hold.expiresAt <= now) view = applyRelease(view, redemptionId);
-  }
-  return view;
+  return settleDue(points, now, { expire: false }).points;
 }
 
 /** The member as this caller may see it: only its own namespace's externalRef; nothing once erased. */

@@ -5,7 +5,7 @@ import { applyTransferIn, applyTransferOut } from '../domain/movements.ts';
 import type { TransferBody } from '../schemas/points.ts';
 import type { RequestContext, UseCaseResponse } from './context.ts';
 import { commitMemberChange } from './member-change.ts';
-import { assertPartnerActive, loadPointsContext } from './points-context.ts';
+import { assertPartnerActive, loadPointsContext, partnerOfRequest } from './points-context.ts';
 
 /**
  * POST /v1/members/{id}/transfers: move points to another member (pooling). Both members change in
@@ -21,7 +21,7 @@ export async function transferPoints(
   if (body.toMemberId === memberId) {
     throw new ValidationError([{ path: 'body.toMemberId', message: 'must be another member' }]);
   }
-  const partnerId = ctx.principal.role === 'partner' ? ctx.principal.partnerId : null;
+  const partnerId = partnerOfRequest(ctx.principal, undefined, false);
   const now = Date.parse(ctx.now);
   const outId = newId('txn', now);
   const inId = newId('txn', now);
