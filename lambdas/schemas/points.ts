@@ -69,23 +69,21 @@ const reversalFields = {
   amountMinor: positiveInt.optional(),
   reason,
 };
-const oneMeasure = (
-  body: { points?: number | undefined; amountMinor?: number | undefined },
-  ctx: z.RefinementCtx,
-) => {
-  if (body.points !== undefined && body.amountMinor !== undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['amountMinor'],
-      message: 'send points or amountMinor (or neither, for the whole earn), not both',
-    });
-  }
+/** Checked even when other fields are wrong (`when`), so one 400 lists every problem. */
+const oneMeasure = {
+  check: (body: { points?: unknown; amountMinor?: unknown }) =>
+    !(typeof body.points === 'number' && typeof body.amountMinor === 'number'),
+  params: {
+    path: ['amountMinor'],
+    message: 'send points or amountMinor (or neither, for the whole earn), not both',
+    when: (payload: { value: unknown }) => typeof payload.value === 'object' && payload.value !== null,
+  },
 };
 
-export const reverseBody = z.strictObject(reversalFields).superRefine(oneMeasure);
+export const reverseBody = z.strictObject(reversalFields).refine(oneMeasure.check, oneMeasure.params);
 export const orderReverseBody = z
   .strictObject({ ...reversalFields, partnerId: slug.optional() })
-  .superRefine(oneMeasure);
+  .refine(oneMeasure.check, oneMeasure.params);
 
 export const adjustmentBody = z.strictObject({
   points: z

@@ -73,6 +73,16 @@ const body = fc.oneof(
         ),
         role: fc.constantFrom('admin', 'partner', 'finance', 'root'),
         name: fc.string({ maxLength: 300 }),
+        reason: fc.oneof(fc.string({ maxLength: 600 }), fc.constant('')),
+        hold: fc.oneof(fc.boolean(), fc.constant('yes')),
+        toMemberId: fc.oneof(fc.constant('mem_01ARZ3NDEKTSV4RRFFQ69G5FAV'), fc.string({ maxLength: 40 })),
+        type: fc.constantFrom('review', 'survey', 'constructor', '__proto__', ''),
+        ref: fc.string({ maxLength: 200 }),
+        score: fc.oneof(fc.integer({ min: -5, max: 15 }), fc.double()),
+        asOf: fc.oneof(
+          fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+          fc.string(),
+        ),
       },
       { requiredKeys: [] },
     )
