@@ -242,7 +242,7 @@ function assemble<Loaded extends LoadedForChange>(
       before,
       settled: from,
       points: late.points,
-      expired: [...from.expired, ...late.expired],
+      expired: mergeLots([...from.expired, ...late.expired]),
       ...(set ? { set } : {}),
     };
   };

@@ -550,7 +550,10 @@ describe('due (properties)', () => {
               expect(lot.points).toBe(lots[lot.expiryKey]);
               noticed.push(lot.expiryKey);
             }
-            points = { ...points, noticedLots: [...points.noticedLots, ...batch.map((lot) => lot.expiryKey)] };
+            points = {
+              ...points,
+              noticedLots: [...points.noticedLots, ...batch.map((lot) => lot.expiryKey)],
+            };
             expect(dueDates(points, asOf, { tierWindowMonths: 12, tiers }).notice).toBe(
               Object.keys(points.lots)
                 .filter((key) => key !== NEVER && !points.noticedLots.includes(key))
