@@ -163,7 +163,10 @@ export async function captureRedemption(
   });
 }
 
-/** POST /v1/redemptions/{id}/release: give held points (and a reward unit) back. */
+/**
+ * POST /v1/redemptions/{id}/release: give held points (and a reward unit) back. Releasing a
+ * released redemption answers 200 again; releasing a captured one is 409.
+ */
 export async function releaseRedemption(ctx: RequestContext, redemptionId: string): Promise<UseCaseResponse> {
   return changeRedemption(ctx, redemptionId, ({ member, redemption, settled }, change) => {
     if (!redemption) throw new NotFoundError(`No redemption ${redemptionId}.`);
@@ -171,6 +174,10 @@ export async function releaseRedemption(ctx: RequestContext, redemptionId: strin
     // The hold expired and settling the member just released it: this change records exactly that.
     if (settled.releasedHolds.some((released) => released.redemptionId === redemptionId)) {
       return { points: member.points, status: 200, response: { redemption: after } };
+    }
+    // A release of a released redemption (a till retrying with a new key) answers as the first did.
+    if (redemption.redemption.status === 'released') {
+      return { points: member.points, status: 200, response: { redemption: redemption.redemption } };
     }
     const record = expectStatus(redemption, redemptionId, ctx.now, 'held', 'released');
     const hold = member.points.holds[redemptionId];

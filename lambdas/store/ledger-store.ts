@@ -164,6 +164,8 @@ export function addToAggregate(
   delta: AggregateDelta,
 ): TransactItem {
   const entries = Object.entries(delta).filter(([, value]) => value !== undefined && value !== 0);
+  // An ADD of nothing is not an expression DynamoDB accepts: callers skip deltas that net to 0.
+  if (entries.length === 0) throw new Error('an aggregate delta with nothing to add');
   return {
     Update: {
       TableName: store.tableName,
