@@ -3,8 +3,9 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as eventSources from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { deadLetterQueue } from './dead-letter-queue.ts';
 import { HandlerFunction } from './handler-function.ts';
 import { acknowledgeXRayWildcard } from './nag.ts';
 
@@ -34,15 +35,11 @@ export class LoyaltyEvents extends Construct {
     super(scope, id);
     this.bus = new events.EventBus(this, 'Bus', { eventBusName: EVENT_BUS_NAME });
 
-    this.deadLetterQueue = new sqs.Queue(this, 'PublisherDlq', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: cdk.Duration.days(14),
-    });
-    cdk.Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the on-failure destination of the stream event source mapping.',
-    });
+    this.deadLetterQueue = deadLetterQueue(
+      this,
+      'PublisherDlq',
+      'This queue is itself the on-failure destination of the stream event source mapping.',
+    );
 
     const publisher = new HandlerFunction(this, 'Publisher', {
       entry: 'event-publisher.ts',

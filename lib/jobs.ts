@@ -5,9 +5,10 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { JobName } from '../lambdas/schemas/jobs.ts';
+import { deadLetterQueue } from './dead-letter-queue.ts';
 import { HandlerFunction } from './handler-function.ts';
 import {
   acknowledgeInvokeVersionsWildcard,
@@ -73,15 +74,11 @@ export class LoyaltyJobs extends Construct {
     super(scope, id);
     const { table } = props;
 
-    this.deadLetterQueue = new sqs.Queue(this, 'Dlq', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: cdk.Duration.days(14),
-    });
-    cdk.Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: "This queue is itself the DLQ of the job schedules and the runner's on-failure destination.",
-    });
+    this.deadLetterQueue = deadLetterQueue(
+      this,
+      'Dlq',
+      "This queue is itself the DLQ of the job schedules and the runner's on-failure destination.",
+    );
 
     const runner = new HandlerFunction(this, 'Runner', {
       entry: 'job-runner.ts',

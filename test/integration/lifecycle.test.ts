@@ -39,6 +39,9 @@ beforeAll(async () => {
 });
 
 const at = (iso: string) => ({ now: iso });
+/** A reward of the partner's, at `costPoints`, with `inventory` units in stock. */
+const newReward = (principal: typeof grocer, name: string, costPoints: number, inventory: number) =>
+  createReward(contextFor(store, principal), { name, costPoints, valueMinor: 500, inventory, active: true });
 const balances = async (memberId: string, now?: string) => (await calls.member(memberId, now)).balances;
 
 /** Σ ledger = available + pending + reserved: the first invariant, after every step of a test. */
@@ -106,15 +109,7 @@ describe('holds', () => {
     await calls.earn(memberId, { amountMinor: 10_000 });
     const id = parse(await calls.hold(memberId, 10)).redemption.id;
     await expect(calls.capture(id, 11)).rejects.toBeInstanceOf(ValidationError);
-    const reward = parse(
-      await createReward(contextFor(store, grocer), {
-        name: 'Mug',
-        costPoints: 20,
-        valueMinor: 500,
-        inventory: 3,
-        active: true,
-      }),
-    );
+    const reward = parse(await newReward(grocer, 'Mug', 20, 3));
     const rewardHold = parse(
       await calls.hold(memberId, 0, { body: { points: undefined, rewardId: reward.id } }),
     );
@@ -125,15 +120,7 @@ describe('holds', () => {
     await program({ holdExpiryMinutes: 30 });
     const memberId = await calls.newMember('2026-04-01T09:00:00.000Z');
     await calls.earn(memberId, { amountMinor: 10_000 }, at('2026-04-01T09:00:00.000Z'));
-    const reward = parse(
-      await createReward(contextFor(store, grocer), {
-        name: 'Cap',
-        costPoints: 40,
-        valueMinor: 900,
-        inventory: 1,
-        active: true,
-      }),
-    );
+    const reward = parse(await newReward(grocer, 'Cap', 40, 1));
     const held = parse(
       await calls.hold(memberId, 0, {
         body: { points: undefined, rewardId: reward.id },
@@ -234,15 +221,7 @@ describe('refunds', () => {
   it('put a refunded reward unit back in stock and net the reimbursement as charged', async () => {
     const memberId = await calls.newMember();
     await calls.earn(memberId, { amountMinor: 10_000 }, { principal: fuel });
-    const reward = parse(
-      await createReward(contextFor(store, fuel), {
-        name: 'Wash',
-        costPoints: 30,
-        valueMinor: 800,
-        inventory: 2,
-        active: true,
-      }),
-    );
+    const reward = parse(await newReward(fuel, 'Wash', 30, 2));
     const today = new Date().toISOString().slice(0, 10);
     const settled = async () =>
       parse(await settlementReport(contextFor(store, fuel), { from: today, to: today, format: 'json' }))

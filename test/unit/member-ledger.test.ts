@@ -10,12 +10,8 @@ import {
 } from '../../lambdas/domain/member-ledger.ts';
 import { applyEarn, applyRedemption } from '../../lambdas/domain/movements.ts';
 import { qualifyingPoints } from '../../lambdas/domain/tiers.ts';
+import { tiers } from '../support/tiers.ts';
 
-const tiers = [
-  { code: 'member', name: 'Member', minQualifyingPoints: 0, earnMultiplier: 1 },
-  { code: 'silver', name: 'Silver', minQualifyingPoints: 1000, earnMultiplier: 1.25 },
-  { code: 'gold', name: 'Gold', minQualifyingPoints: 5000, earnMultiplier: 1.5 },
-];
 const policy: LedgerPolicy = { expiryMonths: 12, pendingDays: 0, tierWindowMonths: 12, tiers };
 const now = '2026-11-23T10:00:00.000Z';
 const fresh = () => emptyMemberPoints('member', '2026-01-01T00:00:00.000Z');

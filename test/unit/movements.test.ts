@@ -36,12 +36,8 @@ import {
 } from '../../lambdas/domain/movements.ts';
 import { currentTier } from '../../lambdas/domain/tiers.ts';
 import { addDays } from '../../lambdas/domain/time.ts';
+import { tiers } from '../support/tiers.ts';
 
-const tiers = [
-  { code: 'member', name: 'Member', minQualifyingPoints: 0, earnMultiplier: 1 },
-  { code: 'silver', name: 'Silver', minQualifyingPoints: 1000, earnMultiplier: 1.25 },
-  { code: 'gold', name: 'Gold', minQualifyingPoints: 5000, earnMultiplier: 1.5 },
-];
 const policy: LedgerPolicy = { expiryMonths: 12, pendingDays: 0, tierWindowMonths: 12, tiers };
 const strict = { ...policy, allowNegativeBalance: false };
 const lenient = { ...policy, allowNegativeBalance: true };

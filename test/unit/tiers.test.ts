@@ -13,12 +13,8 @@ import {
   upgradeTier,
 } from '../../lambdas/domain/tiers.ts';
 import { dayOf, monthOf, startOfMonthAfter } from '../../lambdas/domain/time.ts';
+import { tiers } from '../support/tiers.ts';
 
-const tiers = [
-  { code: 'member', name: 'Member', minQualifyingPoints: 0, earnMultiplier: 1 },
-  { code: 'silver', name: 'Silver', minQualifyingPoints: 1000, earnMultiplier: 1.25 },
-  { code: 'gold', name: 'Gold', minQualifyingPoints: 5000, earnMultiplier: 1.5 },
-];
 const policy: TierPolicy = { tierWindowMonths: 12, tiers };
 const now = '2026-11-23T10:00:00.000Z';
 const since = '2026-06-01T00:00:00.000Z';
