@@ -109,16 +109,6 @@ export function expireDue(before: MemberPoints, at: string): { points: MemberPoi
   return { points, expired };
 }
 
-/** Pending lots whose `availableAt` has passed, in that order, moved into their posted lots. */
-export function matureDue(before: MemberPoints, at: string): { points: MemberPoints; maturedPoints: number } {
-  const points = structuredClone(before);
-  let maturedPoints = 0;
-  for (const key of Object.keys(points.pendingLots).sort()) {
-    if ((key.split('|')[0] as string) <= at) maturedPoints += mature(points, key);
-  }
-  return { points, maturedPoints };
-}
-
 /**
  * Lots expiring within `noticeDays` after `asOf` whose `points.expiring` notice is not sent yet,
  * soonest first (recorded in `noticedLots`: one notice per lot).

@@ -5,7 +5,7 @@ import { applyCredit } from '../domain/movements.ts';
 import { ownValue } from '../domain/records.ts';
 import { instantNotAhead } from '../domain/time.ts';
 import type { ActivityBody } from '../schemas/points.ts';
-import { keys } from '../store/keys.ts';
+import { putActivityGuard } from '../store/ledger-store.ts';
 import type { RequestContext, UseCaseResponse } from './context.ts';
 import { commitMemberChange } from './member-change.ts';
 import { assertPartnerActive, loadPointsContext, partnerOfRequest } from './points-context.ts';
@@ -73,15 +73,7 @@ export async function recordActivity(
         },
         points: applied.points,
         status: 201,
-        items: [
-          {
-            Put: {
-              TableName: ctx.store.tableName,
-              Item: { ...keys.activity(memberId, body.type, body.ref), entity: 'activity', txnId },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
-          },
-        ],
+        items: [putActivityGuard(ctx.store, memberId, body.type, body.ref, txnId)],
         aggregates: [
           {
             partnerId,

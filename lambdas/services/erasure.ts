@@ -2,9 +2,8 @@ import { transactionOf } from '../domain/entries.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import { applyRelease, forfeitAll } from '../domain/movements.ts';
-import { keys } from '../store/keys.ts';
 import type { AggregateDelta } from '../store/ledger-store.ts';
-import { getMember } from '../store/member-store.ts';
+import { deleteExternalRef, getMember } from '../store/member-store.ts';
 import { releaseHeldRedemption } from '../store/redemption-store.ts';
 import type { TransactItem } from '../store/transactions.ts';
 import type { RequestContext, UseCaseResponse } from './context.ts';
@@ -42,14 +41,7 @@ export async function eraseMember(ctx: RequestContext, memberId: string): Promis
         }
         const { points: erased, forfeited } = forfeitAll(points);
         for (const [namespace, ref] of Object.entries(member.externalRefs)) {
-          items.push({
-            Delete: {
-              TableName: ctx.store.tableName,
-              Key: keys.externalRef(namespace, ref),
-              ConditionExpression: 'memberId = :member',
-              ExpressionAttributeValues: { ':member': memberId },
-            },
-          });
+          items.push(deleteExternalRef(ctx.store, namespace, ref, memberId));
         }
         return {
           ...(forfeited !== 0

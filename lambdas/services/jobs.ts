@@ -10,7 +10,7 @@
  * (what was done has left the index) and adds nothing once everything is done.
  */
 import { lotsToNotice } from '../domain/due.ts';
-import { ValidationError } from '../domain/errors.ts';
+import { GoneError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import type { MemberPoints } from '../domain/member-ledger.ts';
 import { qualifyingPoints, reviewTier, tierFor, tierProgress, tierReviewDate } from '../domain/tiers.ts';
 import { addDays, dayOf, toUtc } from '../domain/time.ts';
@@ -198,7 +198,7 @@ async function processMember(
     },
   ).catch((error: unknown) => {
     // A member erased or gone since it was indexed has nothing due any more.
-    if (error instanceof Error && 'status' in error && (error.status === 410 || error.status === 404)) {
+    if (error instanceof GoneError || error instanceof NotFoundError) {
       return { written: false };
     }
     throw error;

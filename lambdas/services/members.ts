@@ -1,5 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { settleDue } from '../domain/due.ts';
 import { ConflictError, GoneError, NotFoundError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
@@ -10,14 +8,13 @@ import { currentTier, tierProgress } from '../domain/tiers.ts';
 import { instantNotAhead } from '../domain/time.ts';
 import type { CreateMemberBody, MemberView, UpdateMemberBody } from '../schemas/members.ts';
 import type { Principal } from '../store/api-key-store.ts';
-import { setClause } from '../store/expressions.ts';
-import { keys } from '../store/keys.ts';
 import {
   findMemberIdByExternalRef,
   getMember,
   type MemberRecord,
   putExternalRef,
   putNewMember,
+  updateProfile,
 } from '../store/member-store.ts';
 import { putOutboxEvent } from '../store/outbox.ts';
 import { getProgram, type ProgramRecord } from '../store/program-store.ts';
@@ -146,20 +143,7 @@ export async function updateMemberProfile(
   memberId: string,
   changes: UpdateMemberBody,
 ): Promise<UseCaseResponse> {
-  const { set, names, values } = setClause({ ...changes, updatedAt: ctx.now });
-  try {
-    await ctx.store.db.send(
-      new UpdateCommand({
-        TableName: ctx.store.tableName,
-        Key: keys.member(memberId),
-        UpdateExpression: `SET ${set}`,
-        ConditionExpression: 'attribute_exists(pk) AND #status = :active',
-        ExpressionAttributeNames: { ...names, '#status': 'status' },
-        ExpressionAttributeValues: { ...values, ':active': 'active' },
-      }),
-    );
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  if (!(await updateProfile(ctx.store, memberId, changes, ctx.now))) {
     const member = await getMember(ctx.store, memberId);
     if (!member) throw new NotFoundError(`No member ${memberId}.`);
     throw new GoneError(`Member ${memberId} was erased; its profile can no longer be changed.`);

@@ -4,15 +4,13 @@
  * earn's order guard carries its reversals so far: their sum never exceeds the earn.
  */
 
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { transactionOf, transactionViewOf } from '../domain/entries.ts';
 import { ConflictError, NotFoundError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import { expiryKeyOf } from '../domain/member-ledger.ts';
 import { applyReversal, pendingKeyOf } from '../domain/movements.ts';
 import type { ReverseBody, TransactionView } from '../schemas/points.ts';
-import { keys } from '../store/keys.ts';
-import { findLedgerEntry, orderReversalsOf, recordReversal } from '../store/ledger-store.ts';
+import { findLedgerEntry, getOrderGuard, orderReversalsOf, recordReversal } from '../store/ledger-store.ts';
 import type { RequestContext, UseCaseResponse } from './context.ts';
 import { commitMemberChange } from './member-change.ts';
 import { loadPointsContext, partnerOfRequest } from './points-context.ts';
@@ -46,14 +44,8 @@ export async function reverseOrder(
   body: ReverseBody & { partnerId?: string | undefined },
 ): Promise<UseCaseResponse> {
   const partnerId = partnerOfRequest(ctx.principal, body.partnerId, true) as string;
-  const { Item } = await ctx.store.db.send(
-    new GetCommand({
-      TableName: ctx.store.tableName,
-      Key: keys.order(partnerId, orderRef),
-      ConsistentRead: true,
-    }),
-  );
-  const entry = Item ? await findLedgerEntry(ctx.store, String(Item.txnId)) : undefined;
+  const guard = await getOrderGuard(ctx.store, partnerId, orderRef);
+  const entry = guard ? await findLedgerEntry(ctx.store, guard.txnId) : undefined;
   if (!entry) throw new NotFoundError(`No earn for order ${orderRef} at partner ${partnerId}.`);
   const { partnerId: _partnerId, ...reversal } = body;
   return reverseEarn(

@@ -71,6 +71,39 @@ export function orderReversalsOf(item: Record<string, unknown>): OrderReversals 
   };
 }
 
+/** An earn's order guard, read consistently (undefined when the partner has no earn for the order). */
+export async function getOrderGuard(
+  store: Store,
+  partnerId: string,
+  orderRef: string,
+): Promise<OrderReversals | undefined> {
+  const { Item } = await store.db.send(
+    new GetCommand({
+      TableName: store.tableName,
+      Key: keys.order(partnerId, orderRef),
+      ConsistentRead: true,
+    }),
+  );
+  return Item ? orderReversalsOf(Item) : undefined;
+}
+
+/** One award per (member, activity type, ref): a second one fails this condition. */
+export function putActivityGuard(
+  store: Store,
+  memberId: string,
+  type: string,
+  ref: string,
+  txnId: string,
+): TransactItem {
+  return {
+    Put: {
+      TableName: store.tableName,
+      Item: { ...keys.activity(memberId, type, ref), entity: 'activity', txnId },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    },
+  };
+}
+
 /** Record a reversal on the earn's guard, only if no other reversal was recorded since it was read. */
 export function recordReversal(
   store: Store,

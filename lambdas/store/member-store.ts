@@ -1,8 +1,10 @@
-import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DueDates } from '../domain/due.ts';
 import { TooManyConcurrentUpdatesError } from '../domain/errors.ts';
 import { type MemberPoints, memberPointsOf } from '../domain/member-ledger.ts';
 import type { Store } from './client.ts';
+import { setClause } from './expressions.ts';
 import { type DueKind, dueIndexOf, keys, shardOf } from './keys.ts';
 import type { TransactItem } from './transactions.ts';
 
@@ -135,6 +137,52 @@ export function updateMember(
       ExpressionAttributeValues: values,
     },
   };
+}
+
+/** Releases an externalRef (erasure), only if it still names this member. */
+export function deleteExternalRef(
+  store: Store,
+  namespace: string,
+  externalRef: string,
+  memberId: string,
+): TransactItem {
+  return {
+    Delete: {
+      TableName: store.tableName,
+      Key: keys.externalRef(namespace, externalRef),
+      ConditionExpression: 'memberId = :member',
+      ExpressionAttributeValues: { ':member': memberId },
+    },
+  };
+}
+
+/**
+ * Set profile fields of an active member (null clears one). False when there is no active member:
+ * it is missing or erased. The points and their version are not touched.
+ */
+export async function updateProfile(
+  store: Store,
+  memberId: string,
+  changes: Record<string, unknown>,
+  now: string,
+): Promise<boolean> {
+  const { set, names, values } = setClause({ ...changes, updatedAt: now });
+  try {
+    await store.db.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: keys.member(memberId),
+        UpdateExpression: `SET ${set}`,
+        ConditionExpression: 'attribute_exists(pk) AND #status = :active',
+        ExpressionAttributeNames: { ...names, '#status': 'status' },
+        ExpressionAttributeValues: { ...values, ':active': 'active' },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
 }
 
 export async function getMember(store: Store, memberId: string): Promise<MemberRecord | undefined> {

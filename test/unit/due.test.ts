@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { dueDates, expireDue, lotsToNotice, matureDue, settleDue } from '../../lambdas/domain/due.ts';
+import { dueDates, expireDue, lotsToNotice, settleDue } from '../../lambdas/domain/due.ts';
 import {
   emptyMemberPoints,
   type Hold,
@@ -28,7 +28,7 @@ const lotTotal = (points: MemberPoints) => Object.values(points.lots).reduce((a,
 const pendingTotal = (points: MemberPoints) => Object.values(points.pendingLots).reduce((a, b) => a + b, 0);
 
 describe('due', () => {
-  describe('matureDue', () => {
+  describe('settleDue: maturation', () => {
     const K1 = '2026-12-08T00:00:00.000Z|2027-12-01';
     const K2 = '2026-12-09T00:00:00.000Z|never';
     const pending = () =>
@@ -44,7 +44,7 @@ describe('due', () => {
       const before = pending();
 
       // Act
-      const matured = matureDue(before, '2026-12-08T00:00:00.000Z');
+      const matured = settleDue(before, '2026-12-08T00:00:00.000Z');
 
       // Assess
       expect(matured.maturedPoints).toBe(50);
@@ -60,13 +60,13 @@ describe('due', () => {
     });
 
     it('leaves a pending lot until the instant it becomes available', () => {
-      const matured = matureDue(pending(), '2026-12-07T23:59:59.999Z');
+      const matured = settleDue(pending(), '2026-12-07T23:59:59.999Z');
       expect(matured.maturedPoints).toBe(0);
       expect(matured.points).toEqual(pending());
     });
 
     it('matures every lot that is due, each into its own expiry lot', () => {
-      const matured = matureDue(pending(), '2027-01-01T00:00:00.000Z');
+      const matured = settleDue(pending(), '2027-01-01T00:00:00.000Z');
       expect(matured.maturedPoints).toBe(120);
       expect(matured.points.lots).toEqual({ '2027-12-01': 60, never: 70 });
       expect(matured.points.available).toBe(130);
@@ -76,7 +76,7 @@ describe('due', () => {
 
     it('pays a debt with the matured points first', () => {
       const before = position({ available: -30, pending: 50, pendingLots: { [K1]: 50 } });
-      const matured = matureDue(before, '2026-12-08T00:00:00.000Z');
+      const matured = settleDue(before, '2026-12-08T00:00:00.000Z');
       expect(matured.maturedPoints).toBe(50);
       expect(matured.points.available).toBe(20);
       expect(matured.points.lots).toEqual({ '2027-12-01': 20 });
