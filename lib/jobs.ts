@@ -41,6 +41,12 @@ export const jobSchedules: Record<JobName, JobSchedule> = {
   'expire-points': dailyAt(5),
   'mature-pending': dailyAt(10),
   'tier-review': dailyAt(15),
+  // Periods end at the instant each member subscribed, so renewals run hourly: a trial's end, a
+  // renewal, a grace's end is recorded (and announced) within the hour; reads settle at once anyway.
+  'subscription-renewals': {
+    expression: scheduler.ScheduleExpression.rate(cdk.Duration.hours(1)),
+    maxEventAge: cdk.Duration.hours(1),
+  },
   // An expired hold's points come back within minutes even if the member does nothing; any change
   // of the member releases it at once anyway.
   'release-expired-holds': {

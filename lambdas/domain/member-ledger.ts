@@ -62,6 +62,8 @@ export interface MemberPoints {
   noticedLots: string[];
   /** The review date a `tier.downgrade_warning` was sent for. */
   tierWarnedFor: string | null;
+  /** A tier held at least, whatever the window, while a paid membership grants it (null: none). */
+  tierFloor: string | null;
 }
 
 export interface LedgerPolicy {
@@ -94,6 +96,7 @@ export function emptyMemberPoints(entryTier: string, now: string): MemberPoints 
     holds: {},
     noticedLots: [],
     tierWarnedFor: null,
+    tierFloor: null,
   };
 }
 

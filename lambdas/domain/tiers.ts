@@ -40,6 +40,27 @@ export function currentTier(points: MemberPoints, tiers: Tier[]): Tier {
   return tier;
 }
 
+/** The tier a paid membership holds the member at, if the program still has it. */
+function floorOf(points: MemberPoints, tiers: Tier[]): Tier | undefined {
+  return points.tierFloor === null ? undefined : tiers.find((tier) => tier.code === points.tierFloor);
+}
+
+/** The higher of two tiers (tiers are ordered by threshold). */
+const higher = (a: Tier, b: Tier | undefined) =>
+  b !== undefined && b.minQualifyingPoints > a.minQualifyingPoints ? b : a;
+
+/**
+ * Set the tier a paid membership guarantees (null when it ends) and move the member up to it at
+ * once. Ending a floor moves nobody down: the next review does, if the window no longer reaches.
+ */
+export function applyTierFloor(points: MemberPoints, floor: string | null, now: string, tiers: Tier[]): void {
+  points.tierFloor = floor !== null && tiers.some((tier) => tier.code === floor) ? floor : null;
+  const floorTier = floorOf(points, tiers);
+  if (floorTier && floorTier.minQualifyingPoints > currentTier(points, tiers).minQualifyingPoints) {
+    points.tier = { code: floorTier.code, since: now };
+  }
+}
+
 /** Add qualifying points to the month earned (if it is in the window) and prune old months. */
 export function addQualifying(
   points: MemberPoints,
@@ -64,7 +85,10 @@ export function upgradeTier(
 ): { from: string; to: string } | null {
   const from = points.tier.code;
   const current = currentTier(points, policy.tiers);
-  const reached = tierFor(qualifyingPoints(points, now, policy.tierWindowMonths), policy.tiers);
+  const reached = higher(
+    tierFor(qualifyingPoints(points, now, policy.tierWindowMonths), policy.tiers),
+    floorOf(points, policy.tiers),
+  );
   // A tier the program no longer has is replaced by the one reached, as an upgrade would.
   if (reached.minQualifyingPoints <= current.minQualifyingPoints && knownTier(points, policy.tiers))
     return null;
@@ -81,6 +105,9 @@ export function tierReviewDate(points: MemberPoints, at: string, policy: TierPol
   if (!knownTier(points, policy.tiers)) return dayOf(startOfMonthAfter(at, 1));
   const tier = currentTier(points, policy.tiers);
   if (tier.minQualifyingPoints === 0) return null;
+  // A paid membership's floor holds the tier: no review while it lasts.
+  const floor = floorOf(points, policy.tiers);
+  if (floor && floor.minQualifyingPoints >= tier.minQualifyingPoints) return null;
   for (let months = 1; months <= policy.tierWindowMonths + 1; months++) {
     const start = startOfMonthAfter(at, months);
     if (qualifyingPoints(points, start, policy.tierWindowMonths) < tier.minQualifyingPoints)
@@ -135,7 +162,10 @@ export function reviewTier(
   policy: TierPolicy,
 ): { from: string; to: string } | null {
   const from = currentTier(points, policy.tiers);
-  const still = tierFor(qualifyingPoints(points, asOf, policy.tierWindowMonths), policy.tiers);
+  const still = higher(
+    tierFor(qualifyingPoints(points, asOf, policy.tierWindowMonths), policy.tiers),
+    floorOf(points, policy.tiers),
+  );
   const known = knownTier(points, policy.tiers);
   if (known && still.minQualifyingPoints >= from.minQualifyingPoints) return null;
   if (!known && still.code === points.tier.code) return null;

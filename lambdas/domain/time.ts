@@ -59,3 +59,18 @@ export function instantNotAhead(value: string | undefined, now: string, path: st
   }
   return instant;
 }
+
+/**
+ * The instant `months` calendar months after `anchor`, at the same time of day, on the anchor's day
+ * of the month or the month's last day when it is shorter: Jan 31 + 1 → Feb 28 (29), + 2 → Mar 31.
+ * Always counted from the anchor, never chained, so a billing day never drifts.
+ */
+export function addMonths(anchor: string, months: number): string {
+  const date = new Date(anchor);
+  const year = date.getUTCFullYear();
+  const month = date.getUTCMonth() + months;
+  const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
+  const day = Math.min(date.getUTCDate(), lastDay);
+  const timeOfDay = date.getTime() - Date.UTC(year, date.getUTCMonth(), date.getUTCDate());
+  return new Date(Date.UTC(year, month, day) + timeOfDay).toISOString();
+}

@@ -14,6 +14,7 @@ import * as points from '../schemas/points.ts';
 import * as program from '../schemas/program.ts';
 import * as reports from '../schemas/reports.ts';
 import * as rewards from '../schemas/rewards.ts';
+import * as subscriptions from '../schemas/subscriptions.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -65,11 +66,16 @@ export const routeGroups = {
     description: 'Points ledger: earn, redeem, holds, refunds, returns, adjustments, transfers, history',
   },
   rewards: { entry: 'rewards', writes: true, description: 'Rewards catalogue' },
+  subscriptions: {
+    entry: 'subscriptions',
+    writes: true,
+    description: 'Paid membership: plans, subscriptions, payments, cancellations',
+  },
   reports: { entry: 'reports', writes: false, description: 'Finance reports' },
   jobs: {
     entry: 'jobs',
     writes: true,
-    description: 'Lifecycle jobs: expiry, maturation, holds, tier review',
+    description: 'Lifecycle jobs: expiry, maturation, holds, subscription renewals, tier review',
     // A run stops at its deadline (remaining time − 2 s) and answers `complete: false`: the longer
     // the call, the fewer calls a large run takes.
     timeoutSeconds: 29,
@@ -81,6 +87,7 @@ const ADMIN = ['admin'] as const;
 const ANY_ROLE = ['admin', 'partner', 'finance'] as const;
 const ADMIN_PARTNER = ['admin', 'partner'] as const;
 const REPORT_READERS = ['admin', 'finance', 'partner'] as const;
+const FINANCE = ['admin', 'finance'] as const;
 
 export const routes = [
   {
@@ -468,6 +475,136 @@ export const routes = [
     successStatus: 200,
     query: reports.settlementQuery,
     response: reports.settlementResponse,
+  },
+  {
+    operationId: 'getSubscriptionReport',
+    method: 'GET',
+    path: '/v1/reports/subscriptions',
+    group: 'reports',
+    summary: 'Paid membership figures: states and MRR at the end of a period, its transitions and revenue',
+    access: { roles: FINANCE },
+    successStatus: 200,
+    query: reports.subscriptionReportQuery,
+    response: reports.subscriptionReportResponse,
+  },
+  {
+    operationId: 'createPlan',
+    method: 'POST',
+    path: '/v1/plans',
+    group: 'subscriptions',
+    summary: 'Create a paid membership plan',
+    access: { roles: ADMIN },
+    idempotency: 'optional',
+    successStatus: 201,
+    body: subscriptions.createPlanBody,
+    response: subscriptions.planResponse,
+  },
+  {
+    operationId: 'listPlans',
+    method: 'GET',
+    path: '/v1/plans',
+    group: 'subscriptions',
+    summary: 'List plans (retired ones included)',
+    access: { roles: ADMIN },
+    successStatus: 200,
+    query: subscriptions.listPlansQuery,
+    response: listOf(subscriptions.planResponse),
+  },
+  {
+    operationId: 'getPlan',
+    method: 'GET',
+    path: '/v1/plans/{planId}',
+    group: 'subscriptions',
+    summary: 'Read a plan',
+    access: { roles: ADMIN },
+    successStatus: 200,
+    params: subscriptions.planParams,
+    response: subscriptions.planResponse,
+  },
+  {
+    operationId: 'updatePlan',
+    method: 'PATCH',
+    path: '/v1/plans/{planId}',
+    group: 'subscriptions',
+    summary: 'Change a plan (subscribers get a new price or benefits from their next period) or retire it',
+    access: { roles: ADMIN },
+    successStatus: 200,
+    params: subscriptions.planParams,
+    body: subscriptions.updatePlanBody,
+    response: subscriptions.planResponse,
+  },
+  {
+    operationId: 'createSubscription',
+    method: 'POST',
+    path: '/v1/members/{memberId}/subscriptions',
+    group: 'subscriptions',
+    summary: 'Subscribe a member to a plan (trialing, or active with its first payment)',
+    access: { roles: ADMIN_PARTNER, scope: 'subscriptions:write' },
+    idempotency: 'optional',
+    successStatus: 201,
+    params: members.memberParams,
+    body: subscriptions.subscribeBody,
+    response: subscriptions.subscriptionResponse,
+  },
+  {
+    operationId: 'getMemberSubscription',
+    method: 'GET',
+    path: '/v1/members/{memberId}/subscription',
+    group: 'subscriptions',
+    summary: "A member's latest subscription",
+    access: { roles: ADMIN_PARTNER, scope: 'subscriptions:read' },
+    successStatus: 200,
+    params: members.memberParams,
+    response: subscriptions.subscriptionView,
+  },
+  {
+    operationId: 'getSubscription',
+    method: 'GET',
+    path: '/v1/subscriptions/{subscriptionId}',
+    group: 'subscriptions',
+    summary: 'Read a subscription',
+    access: { roles: ADMIN_PARTNER, scope: 'subscriptions:read' },
+    successStatus: 200,
+    params: subscriptions.subscriptionParams,
+    response: subscriptions.subscriptionView,
+  },
+  {
+    operationId: 'updateSubscription',
+    method: 'PATCH',
+    path: '/v1/subscriptions/{subscriptionId}',
+    group: 'subscriptions',
+    summary:
+      'Change plan (a dearer one now, a cheaper one at the period end) or undo a scheduled cancellation',
+    access: { roles: ADMIN_PARTNER, scope: 'subscriptions:write' },
+    successStatus: 200,
+    params: subscriptions.subscriptionParams,
+    body: subscriptions.updateSubscriptionBody,
+    response: subscriptions.subscriptionResponse,
+  },
+  {
+    operationId: 'recordSubscriptionPayment',
+    method: 'POST',
+    path: '/v1/subscriptions/{subscriptionId}/payments',
+    group: 'subscriptions',
+    summary: 'Record a payment the PSP reports (idempotent per paymentRef and status)',
+    access: { roles: ADMIN_PARTNER, scope: 'subscriptions:write' },
+    successStatus: 201,
+    params: subscriptions.subscriptionParams,
+    body: subscriptions.paymentBody,
+    response: subscriptions.paymentResponse,
+  },
+  {
+    operationId: 'cancelSubscription',
+    method: 'POST',
+    path: '/v1/subscriptions/{subscriptionId}/cancel',
+    group: 'subscriptions',
+    summary: 'Cancel a subscription at the end of its period (default) or now',
+    access: { roles: ADMIN_PARTNER, scope: 'subscriptions:write' },
+    idempotency: 'optional',
+    successStatus: 200,
+    params: subscriptions.subscriptionParams,
+    body: subscriptions.cancelBody,
+    response: subscriptions.subscriptionResponse,
   },
   {
     operationId: 'runJob',

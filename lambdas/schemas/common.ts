@@ -78,6 +78,8 @@ export const scopes = [
   // Not in the contract's list: lets a brand's back office manage its catalogue while its tills
   // (scoped to points) cannot. See docs/decisions.md.
   'rewards:write',
+  'subscriptions:read',
+  'subscriptions:write',
   'events:read',
   'reports:read',
 ] as const;
@@ -106,6 +108,15 @@ export const problemSchema = z.object({
   detail: z.string(),
   instance: z.string().optional(),
   errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+
+export const balancesSchema = z.object({
+  available: z.int(),
+  pending: z.int(),
+  reserved: z.int(),
+  lifetimeEarned: z.int(),
+  lifetimeRedeemed: z.int(),
+  expiringNext: z.object({ points: z.int(), on: z.string() }).nullable(),
 });
 
 export const listOf = <T extends z.ZodType>(item: T) =>

@@ -1,8 +1,14 @@
 import * as z from 'zod';
 import { timestamp } from './common.ts';
 
-/** The jobs of the points lifecycle (subscriptions, churn and reconciliation arrive with their issues). */
-export const jobNames = ['expire-points', 'mature-pending', 'release-expired-holds', 'tier-review'] as const;
+/** The lifecycle jobs (churn and reconciliation arrive with their issues). */
+export const jobNames = [
+  'expire-points',
+  'mature-pending',
+  'release-expired-holds',
+  'subscription-renewals',
+  'tier-review',
+] as const;
 export type JobName = (typeof jobNames)[number];
 
 export const jobParams = z.strictObject({ name: z.enum(jobNames) });

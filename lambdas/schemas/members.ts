@@ -1,5 +1,15 @@
 import * as z from 'zod';
-import { channel, idParam, listQuery, reference, text, timestamp, transactionType } from './common.ts';
+import {
+  balancesSchema,
+  channel,
+  idParam,
+  listQuery,
+  reference,
+  text,
+  timestamp,
+  transactionType,
+} from './common.ts';
+import { subscriptionView } from './subscriptions.ts';
 
 export const externalRef = reference;
 
@@ -24,14 +34,7 @@ export const memberParams = z.strictObject({ memberId: idParam('mem') });
 
 export const findMembersQuery = z.strictObject({ externalRef });
 
-export const balancesSchema = z.object({
-  available: z.int(),
-  pending: z.int(),
-  reserved: z.int(),
-  lifetimeEarned: z.int(),
-  lifetimeRedeemed: z.int(),
-  expiringNext: z.object({ points: z.int(), on: z.string() }).nullable(),
-});
+export { balancesSchema };
 
 export const memberResponse = z.object({
   id: z.string(),
@@ -55,7 +58,8 @@ export const memberResponse = z.object({
     next: z.object({ code: z.string(), pointsNeeded: z.int() }).nullable(),
   }),
   balances: balancesSchema,
-  subscription: z.null(),
+  /** The member's latest subscription (null: never subscribed). */
+  subscription: subscriptionView.nullable(),
   churn: z.null(),
   createdAt: z.string(),
   /** When the member was erased (status `erased`); null otherwise. */

@@ -28,6 +28,11 @@ export const programSchema = z
     transfersEnabled: z.boolean().default(true),
     /** Days before a tier review that a member about to drop a tier gets tier.downgrade_warning. */
     tierDowngradeWarningDays: z.int().min(0).max(365).default(30),
+    /**
+     * Days a paid membership keeps its benefits after a period begins unpaid (a failed renewal)
+     * before it expires. Shorter than the shortest month, so a grace never outlasts a period.
+     */
+    subscriptionGraceDays: z.int().min(0).max(27).default(7),
   })
   .superRefine((program, ctx) => {
     const codes = new Set<string>();
@@ -99,4 +104,5 @@ export const defaultProgram: Program = {
   holdExpiryMinutes: 30,
   transfersEnabled: true,
   tierDowngradeWarningDays: 30,
+  subscriptionGraceDays: 7,
 };

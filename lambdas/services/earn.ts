@@ -5,6 +5,7 @@ import { newId } from '../domain/ids.ts';
 import { MAX_BALANCE, MAX_POINTS_PER_TRANSACTION } from '../domain/member-ledger.ts';
 import { applyEarn } from '../domain/movements.ts';
 import { ownValue } from '../domain/records.ts';
+import { earnBenefitAt } from '../domain/subscriptions.ts';
 import { currentTier } from '../domain/tiers.ts';
 import { instantNotAhead } from '../domain/time.ts';
 import type { EarnBody } from '../schemas/points.ts';
@@ -15,7 +16,7 @@ import { assertPartnerActive, loadPointsContext, partnerOfRequest } from './poin
 
 /**
  * POST /v1/members/{id}/earn: points for a purchase at a partner, by the partner's earn rule and
- * the category and tier multipliers, floored once per transaction.
+ * the category, tier and paid-membership multipliers, floored once per transaction.
  */
 export async function earnPoints(
   ctx: RequestContext,
@@ -28,8 +29,8 @@ export async function earnPoints(
 
   return commitMemberChange(ctx, {
     memberId,
-    load: () => loadPointsContext(ctx.store, { memberId, partnerId }),
-    plan: ({ member, program, partner }) => {
+    load: () => loadPointsContext(ctx.store, { memberId, partnerId, subscription: true }),
+    plan: ({ member, program, partner, subscription }) => {
       assertPartnerActive(partner, partnerId);
       if (!partner) throw new Error('unreachable: assertPartnerActive checked the partner');
       if (body.currency !== program.currency) {
@@ -46,6 +47,12 @@ export async function earnPoints(
         factors.push({ rule: `category:${body.category}`, multiplier: categoryMultiplier });
       }
       factors.push({ rule: `tier:${tier.code}`, multiplier: tier.earnMultiplier });
+      const membership = earnBenefitAt(subscription?.subscription, ctx.now, {
+        graceDays: program.subscriptionGraceDays,
+      });
+      if (membership) {
+        factors.push({ rule: `subscription:${membership.planId}`, multiplier: membership.earnMultiplier });
+      }
       const { points, breakdown } = calculateEarnPoints(body.amountMinor, partner.earnRule, factors);
       if (points > MAX_POINTS_PER_TRANSACTION) {
         throw new ValidationError([

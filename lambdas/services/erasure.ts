@@ -10,11 +10,12 @@ import type { RequestContext, UseCaseResponse } from './context.ts';
 import { commitMemberChange } from './member-change.ts';
 import { readMember } from './members.ts';
 import { loadPointsContext } from './points-context.ts';
+import { endSubscriptionOfErased } from './subscriptions.ts';
 
 /**
  * DELETE /v1/members/{id} [admin]: erasure on request. In one transaction: open holds are released,
  * every remaining point (available and pending) is forfeited by a `forfeit` entry, the profile and
- * the externalRef guards are removed, and `member.erased` is recorded. The ledger stays, under the
+ * the externalRef guards are removed, a live subscription is canceled, and `member.erased` is recorded. The ledger stays, under the
  * member's id, which is pseudonymous once the profile is gone. Erasing again answers the same.
  */
 export async function eraseMember(ctx: RequestContext, memberId: string): Promise<UseCaseResponse> {
@@ -27,8 +28,9 @@ export async function eraseMember(ctx: RequestContext, memberId: string): Promis
     { ...ctx, idempotency: undefined },
     {
       memberId,
-      load: () => loadPointsContext(ctx.store, { memberId, partnerId: null }),
-      plan: ({ member }) => {
+      load: () => loadPointsContext(ctx.store, { memberId, partnerId: null, subscription: true }),
+      plan: ({ member, subscription, program }) => {
+        const membership = endSubscriptionOfErased(ctx, memberId, subscription, program);
         const items: TransactItem[] = [];
         const restock: string[] = [];
         const aggregates: { partnerId: string | null; delta: AggregateDelta }[] = [];
@@ -69,9 +71,10 @@ export async function eraseMember(ctx: RequestContext, memberId: string): Promis
             erasedAt: ctx.now,
           },
           status: 200,
-          items,
+          items: [...items, ...(membership?.items ?? [])],
           restock,
           events: [
+            ...(membership?.events ?? []),
             {
               dedupeKey: `member.erased#${memberId}`,
               type: 'member.erased',
@@ -81,6 +84,7 @@ export async function eraseMember(ctx: RequestContext, memberId: string): Promis
           aggregates: [
             ...aggregates,
             ...(forfeited !== 0 ? [{ partnerId: null, delta: { forfeitedPoints: forfeited } }] : []),
+            ...(membership ? [{ partnerId: null, delta: membership.delta }] : []),
           ],
           onItemConditionFailed: () => 'retry',
         };

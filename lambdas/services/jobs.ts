@@ -15,6 +15,7 @@ import type { MemberPoints } from '../domain/member-ledger.ts';
 import { qualifyingPoints, reviewTier, tierFor, tierProgress, tierReviewDate } from '../domain/tiers.ts';
 import { addDays, dayOf, toUtc } from '../domain/time.ts';
 import type { JobBody, JobName } from '../schemas/jobs.ts';
+import type { Plan } from '../schemas/subscriptions.ts';
 import {
   completeJobRun,
   countJobChange,
@@ -24,10 +25,13 @@ import {
   startJobRun,
 } from '../store/job-store.ts';
 import { DUE_SHARDS, type DueKind, shardOf } from '../store/keys.ts';
+import { allPlans } from '../store/plan-store.ts';
 import { getProgram, type ProgramRecord } from '../store/program-store.ts';
+import type { TransactItem } from '../store/transactions.ts';
 import { type RequestContext, respond, type UseCaseResponse, withinDeadline } from './context.ts';
 import { type MemberChangePlan, type PlannedEvent, writeMemberChange } from './member-change.ts';
 import { loadPointsContext } from './points-context.ts';
+import { renewSubscription } from './subscriptions.ts';
 
 /** What one pass of a job does to each due member, on top of bringing it up to asOf. */
 type Step = (
@@ -40,11 +44,28 @@ type Step = (
   events?: PlannedEvent[];
 };
 
+/** What a run reads once and hands to every member it processes. */
+interface RunContext {
+  program: ProgramRecord;
+  plans: Map<string, Plan>;
+}
+
+/** A pass that does more than a step on the points: its own change of a due member. */
+type Process = (
+  ctx: RequestContext,
+  memberId: string,
+  asOf: string,
+  run: RunContext,
+  withWrite: TransactItem[],
+) => Promise<{ written: boolean }>;
+
 interface Pass {
   kind: DueKind;
   /** Due dates up to this bound are read (a date, or an instant for holds and maturation). */
   upTo: (asOf: string, program: ProgramRecord) => string;
-  step: Step;
+  step: Step | Process;
+  /** Whether `step` is a whole change of its own ({@link Process}) rather than a points step. */
+  own?: true;
 }
 
 const settleOnly: Step = (points) => ({ points });
@@ -112,6 +133,17 @@ export const jobPasses: Record<JobName, Pass[]> = {
   ],
   'mature-pending': [{ kind: 'mature', upTo: instant, step: settleOnly }],
   'release-expired-holds': [{ kind: 'hold', upTo: instant, step: settleOnly }],
+  // Subscriptions by their next transition or monthly bonus (an instant): trial ends, renewals,
+  // grace ends, scheduled cancellations, bonuses. Before the tier review in a day's schedule, so a
+  // floor that ended is gone when the review looks.
+  'subscription-renewals': [
+    {
+      kind: 'renewal',
+      upTo: instant,
+      own: true,
+      step: (ctx, memberId, asOf, run, withWrite) => renewSubscription(ctx, memberId, asOf, run, withWrite),
+    },
+  ],
   'tier-review': [
     { kind: 'review', upTo: day, step: reviewTiers },
     {
@@ -130,15 +162,20 @@ export async function runJob(ctx: RequestContext, name: JobName, body: JobBody):
   if (asOf > ctx.now)
     throw new ValidationError([{ path: 'body.asOf', message: 'must not be in the future' }]);
   const runDay = dayOf(asOf);
-  const program = await getProgram(ctx.store);
+  const passes = jobPasses[name];
+  const [program, plans] = await Promise.all([
+    getProgram(ctx.store),
+    passes.some((pass) => pass.own) ? allPlans(ctx.store) : new Map<string, Plan>(),
+  ]);
+  const run: RunContext = { program, plans };
   await startJobRun(ctx.store, name, runDay, asOf, ctx.now);
   let complete = true;
-  for (const pass of jobPasses[name]) {
+  for (const pass of passes) {
     const upTo = pass.upTo(asOf, program);
     const shards = Array.from({ length: DUE_SHARDS }, (_, shard) => shard);
     const workers = Array.from({ length: SHARD_CONCURRENCY }, async () => {
       for (let shard = shards.shift(); shard !== undefined; shard = shards.shift()) {
-        if (!(await drainShard(ctx, name, runDay, asOf, pass, upTo, shard, program))) complete = false;
+        if (!(await drainShard(ctx, name, runDay, asOf, pass, upTo, shard, run))) complete = false;
       }
     });
     await Promise.all(workers);
@@ -158,14 +195,14 @@ async function drainShard(
   pass: Pass,
   upTo: string,
   shard: number,
-  program: ProgramRecord,
+  run: RunContext,
 ): Promise<boolean> {
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await dueIds(ctx.store, pass.kind, shard, upTo, startKey);
     for (const memberId of page.ids) {
       if (!withinDeadline(ctx)) return false;
-      const written = await processMember(ctx, job, runDay, asOf, pass, memberId, program);
+      const written = await processMember(ctx, job, runDay, asOf, pass, memberId, run);
       if (!written) await countJobVisit(ctx.store, job, runDay, shardOf(memberId));
     }
     startKey = page.next;
@@ -181,22 +218,26 @@ async function processMember(
   asOf: string,
   pass: Pass,
   memberId: string,
-  program: ProgramRecord,
+  run: RunContext,
 ): Promise<boolean> {
-  const result = await writeMemberChange(
-    { ...ctx, idempotency: undefined },
-    {
-      memberId,
-      settleAt: asOf,
-      // The run's program, read once: a job does not read it again for every member.
-      load: () => loadPointsContext(ctx.store, { memberId, partnerId: null }, program),
-      plan: ({ member, program }): MemberChangePlan => {
-        const { points, events } = pass.step(member.points, asOf, program, memberId);
-        return { points, status: 200, ...(events ? { events } : {}) };
-      },
-      withWrite: [countJobChange(ctx.store, job, runDay, shardOf(memberId))],
-    },
-  ).catch((error: unknown) => {
+  const withWrite = [countJobChange(ctx.store, job, runDay, shardOf(memberId))];
+  const change = pass.own
+    ? (pass.step as Process)(ctx, memberId, asOf, run, withWrite)
+    : writeMemberChange(
+        { ...ctx, idempotency: undefined },
+        {
+          memberId,
+          settleAt: asOf,
+          // The run's program, read once: a job does not read it again for every member.
+          load: () => loadPointsContext(ctx.store, { memberId, partnerId: null }, run.program),
+          plan: ({ member, program }): MemberChangePlan => {
+            const { points, events } = (pass.step as Step)(member.points, asOf, program, memberId);
+            return { points, status: 200, ...(events ? { events } : {}) };
+          },
+          withWrite,
+        },
+      );
+  const result = await change.catch((error: unknown) => {
     // A member erased or gone since it was indexed has nothing due any more.
     if (error instanceof GoneError || error instanceof NotFoundError) {
       return { written: false };

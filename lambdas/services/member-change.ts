@@ -50,6 +50,11 @@ export interface MemberChangePlan {
   entryExtra?: Record<string, unknown>;
   /** For a change made by the system (no Idempotency-Key): the entry's deterministic key. */
   systemKey?: string;
+  /**
+   * Further entries of this member written under deterministic keys, at most once each whatever
+   * the request (a subscription's monthly bonus), besides the change's own entry or response.
+   */
+  systemEntries?: { entry: TransactionView; systemKey: string; entryExtra?: Record<string, unknown> }[];
   /** What the response shows besides the balances, in order (default: the transaction). */
   responseParts?: ResponsePart[];
   /**
@@ -284,6 +289,15 @@ function assemble<Loaded extends LoadedForChange>(
     if (!plan.systemKey)
       throw new Error('a change without an Idempotency-Key needs a system key for its entry');
     parts.push({ item: systemRecord(ctx, plan.systemKey, plan.status, entryAttributes), onFailed: 'retry' });
+  }
+  for (const { entry, systemKey, entryExtra } of plan.systemEntries ?? []) {
+    parts.push({
+      item: systemRecord(ctx, systemKey, 201, {
+        ...ledgerEntryAttributes(entry, entryExtra),
+        balances: balancesOf(primary.points),
+      }),
+      onFailed: 'retry',
+    });
   }
   if (plan.counterpart && sides[1]) {
     parts.push({

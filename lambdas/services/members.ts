@@ -7,6 +7,7 @@ import { ownValue } from '../domain/records.ts';
 import { currentTier, tierProgress } from '../domain/tiers.ts';
 import { instantNotAhead } from '../domain/time.ts';
 import type { CreateMemberBody, MemberView, UpdateMemberBody } from '../schemas/members.ts';
+import type { SubscriptionView } from '../schemas/subscriptions.ts';
 import type { Principal } from '../store/api-key-store.ts';
 import {
   findMemberIdByExternalRef,
@@ -20,6 +21,7 @@ import { putOutboxEvent } from '../store/outbox.ts';
 import { getProgram, type ProgramRecord } from '../store/program-store.ts';
 import { type RequestContext, respond, type UseCaseResponse } from './context.ts';
 import { createResource } from './create-resource.ts';
+import { currentSubscriptionView } from './subscriptions.ts';
 
 /** externalRefs live in the caller's namespace: its partner id, or `_coalition` for admin keys. */
 export function externalRefNamespace(principal: Principal): string {
@@ -41,6 +43,7 @@ export function memberViewFor(
   principal: Principal,
   now: string,
   program: Pick<ProgramRecord, 'tiers' | 'tierWindowMonths'>,
+  subscription: SubscriptionView | null = null,
 ): MemberView {
   const points = readView(member.points, now);
   const tier = currentTier(points, program.tiers);
@@ -63,7 +66,7 @@ export function memberViewFor(
       next: erased ? null : progress.next,
     },
     balances: balancesOf(points),
-    subscription: null,
+    subscription,
     churn: null,
     createdAt: member.createdAt,
     erasedAt: member.erasedAt,
@@ -114,9 +117,13 @@ export async function enrolMember(ctx: RequestContext, body: CreateMemberBody): 
 }
 
 export async function readMember(ctx: RequestContext, memberId: string): Promise<UseCaseResponse> {
-  const [member, program] = await Promise.all([getMember(ctx.store, memberId), getProgram(ctx.store)]);
+  const [member, program, subscription] = await Promise.all([
+    getMember(ctx.store, memberId),
+    getProgram(ctx.store),
+    currentSubscriptionView(ctx, memberId),
+  ]);
   if (!member) throw new NotFoundError(`No member ${memberId}.`);
-  return respond(200, memberViewFor(member, ctx.principal, ctx.now, program));
+  return respond(200, memberViewFor(member, ctx.principal, ctx.now, program, subscription ?? null));
 }
 
 /** GET /v1/members?externalRef=: a list of zero or one member, in the caller's namespace. */
@@ -126,11 +133,12 @@ export async function findMembers(ctx: RequestContext, externalRef: string): Pro
     externalRefNamespace(ctx.principal),
     externalRef,
   );
-  const [member, program] = await Promise.all([
+  const [member, program, subscription] = await Promise.all([
     memberId ? getMember(ctx.store, memberId) : undefined,
     getProgram(ctx.store),
+    memberId ? currentSubscriptionView(ctx, memberId) : undefined,
   ]);
-  const items = member ? [memberViewFor(member, ctx.principal, ctx.now, program)] : [];
+  const items = member ? [memberViewFor(member, ctx.principal, ctx.now, program, subscription ?? null)] : [];
   return respond(200, { items, nextCursor: null });
 }
 

@@ -8,6 +8,7 @@ import { partnerFromItem } from '../store/partner-store.ts';
 import { type ProgramRecord, programFromItem } from '../store/program-store.ts';
 import { type RedemptionRecord, redemptionFromItem } from '../store/redemption-store.ts';
 import { type RewardRecord, rewardFromItem } from '../store/reward-store.ts';
+import { type SubscriptionRecord, subscriptionFromItem } from '../store/subscription-store.ts';
 
 /** What a point-moving use case reads before it plans: one BatchGetItem, strongly consistent. */
 export interface PointsContext {
@@ -20,6 +21,8 @@ export interface PointsContext {
   counterpart: MemberRecord | undefined;
   /** An earn's order guard, which carries its reversals so far. */
   order: Record<string, unknown> | undefined;
+  /** The member's latest subscription (its benefits apply at earn time). */
+  subscription: SubscriptionRecord | undefined;
 }
 
 export interface PointsContextKeys {
@@ -29,6 +32,7 @@ export interface PointsContextKeys {
   redemptionId?: string | undefined;
   counterpartId?: string | undefined;
   order?: { partnerId: string; orderRef: string } | undefined;
+  subscription?: boolean;
 }
 
 /**
@@ -48,6 +52,7 @@ export async function loadPointsContext(
     redemption: wanted.redemptionId ? keys.redemption(wanted.redemptionId) : undefined,
     counterpart: wanted.counterpartId ? keys.member(wanted.counterpartId) : undefined,
     order: wanted.order ? keys.order(wanted.order.partnerId, wanted.order.orderRef) : undefined,
+    subscription: wanted.subscription ? keys.memberSubscription(wanted.memberId) : undefined,
   };
   const found = await batchGet(
     store,
@@ -67,6 +72,7 @@ export async function loadPointsContext(
     redemption: map(requested.redemption, redemptionFromItem),
     counterpart: map(requested.counterpart, memberFromItem),
     order: get(requested.order),
+    subscription: map(requested.subscription, subscriptionFromItem),
   };
 }
 

@@ -98,12 +98,25 @@ export const keys = {
     [`${dueIndexOf[kind]}sk`]: `${date}#${id}`,
   }),
 
+  /** Plans share one partition, like partners: a program has a handful. */
+  plan: (planId: string) => ({ pk: 'PLANS', sk: `PLAN#${planId}` }),
+  plansPartition: () => 'PLANS',
+  planSkPrefix: () => 'PLAN#',
+
+  /**
+   * A member's latest subscription, next to its position: an earn reads it in the same BatchGet
+   * (its benefits), and its key is what makes one live subscription per member a condition.
+   */
+  memberSubscription: (memberId: string) => ({ pk: `MEMBER#${memberId}`, sk: 'SUBSCRIPTION' }),
+  /** sub_ id → member (immutable), and the final state of a subscription a later one replaced. */
+  subscription: (subscriptionId: string) => ({ pk: `SUB#${subscriptionId}`, sk: 'SUB' }),
+
   /** Outbox item of an event that is not a ledger entry (e.g. reward.out_of_stock). */
   outboxEvent: (dedupeKey: string) => ({ pk: `EVENT#${dedupeKey}`, sk: 'EVENT' }),
 } as const;
 
 /** What falls due, and which index lists it (a member item is on each of its kinds at once). */
-export type DueKind = 'expire' | 'notice' | 'mature' | 'hold' | 'review' | 'warn';
+export type DueKind = 'expire' | 'notice' | 'mature' | 'hold' | 'review' | 'warn' | 'renewal';
 export const dueIndexOf = {
   expire: 'gsi4',
   notice: 'gsi5',
@@ -111,6 +124,8 @@ export const dueIndexOf = {
   hold: 'gsi6',
   review: 'gsi7',
   warn: 'gsi8',
+  // Subscription items (not members): their own partitions of the index holds and maturation use.
+  renewal: 'gsi6',
 } as const satisfies Record<DueKind, string>;
 /** Shards of each due index: a job reads them all; each takes 1/16 of the writes. */
 export const DUE_SHARDS = 16;

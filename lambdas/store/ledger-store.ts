@@ -186,6 +186,23 @@ export interface AggregateDelta {
   surveyResponses?: number;
   surveyPromoters?: number;
   surveyDetractors?: number;
+  /** Subscription-bonus points credited (coalition-funded; not in issuedPoints). */
+  bonusPoints?: number;
+  /**
+   * Paid membership: changes of the number of subscriptions in each live state and of the
+   * recurring revenue (twelfths of a minor unit per month, exact), and the transitions counted.
+   */
+  subscriptionsTrialing?: number;
+  subscriptionsActive?: number;
+  subscriptionsPastDue?: number;
+  mrrTwelfthsMinor?: number;
+  subscriptionsStarted?: number;
+  subscriptionsRenewed?: number;
+  subscriptionsWentPastDue?: number;
+  subscriptionsCanceled?: number;
+  subscriptionsExpired?: number;
+  /** What the PSP collected for memberships (succeeded payments). */
+  subscriptionRevenueMinor?: number;
 }
 
 /** Add to the day × partner counters on the member's shard (ADD commutes: no read, no condition). */

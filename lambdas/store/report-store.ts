@@ -8,16 +8,24 @@ import { keys } from './keys.ts';
  * most 16 shard items per day, whatever the number of members or transactions. Counters are read
  * as exact decimals and summed as BigInt: a busy partner's totals may pass 2^53.
  */
-export async function partnerCounters(
+export function partnerCounters(
   store: Store,
   partnerId: string,
   from: string,
   to: string,
 ): Promise<Record<keyof SettlementCounters, bigint>> {
-  const total = Object.fromEntries(Object.keys(zeroCounters()).map((name) => [name, 0n])) as Record<
-    keyof SettlementCounters,
-    bigint
-  >;
+  return sumCounters(store, partnerId, Object.keys(zeroCounters()) as (keyof SettlementCounters)[], from, to);
+}
+
+/** Sum the named day counters of one scope (a partner, or `_coalition`) over [from, to]. */
+export async function sumCounters<Name extends string>(
+  store: Store,
+  scope: string,
+  names: readonly Name[],
+  from: string,
+  to: string,
+): Promise<Record<Name, bigint>> {
+  const total = Object.fromEntries(names.map((name) => [name, 0n])) as Record<Name, bigint>;
   for (const month of monthsBetween(from, to)) {
     let startKey: Record<string, AttributeValue> | undefined;
     do {
@@ -27,7 +35,7 @@ export async function partnerCounters(
           TableName: store.tableName,
           KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
           ExpressionAttributeValues: {
-            ':pk': { S: keys.aggregatePartition(partnerId, month) },
+            ':pk': { S: keys.aggregatePartition(scope, month) },
             ':from': { S: `${from}#` },
             ':to': { S: `${to}#~` },
           },
@@ -36,7 +44,7 @@ export async function partnerCounters(
         }),
       );
       for (const item of page.Items ?? []) {
-        for (const name of Object.keys(total) as (keyof SettlementCounters)[]) {
+        for (const name of names) {
           const value = item[name]?.N;
           if (value !== undefined) total[name] += BigInt(value);
         }

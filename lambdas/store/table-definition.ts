@@ -60,7 +60,8 @@ export const tableDefinition = {
     },
     {
       // Members by their soonest pending availableAt (mature-pending); held redemptions by hold
-      // expiry (release-expired-holds).
+      // expiry (release-expired-holds); subscriptions by their next transition or monthly bonus
+      // (subscription-renewals). Each kind has its own partitions (DUE#<kind>#<shard>).
       name: 'gsi6',
       partitionKey: 'gsi6pk',
       sortKey: 'gsi6sk',

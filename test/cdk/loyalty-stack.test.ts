@@ -367,7 +367,7 @@ describe('lifecycle jobs', () => {
     for (const write of WRITE_ACTIONS) expect(actions).toContain(write);
   });
 
-  it('schedules each job once, in UTC: the daily jobs just after midnight, holds every 5 minutes', () => {
+  it('schedules each job once, in UTC: the daily jobs just after midnight, renewals hourly, holds every 5 minutes', () => {
     const expressionOf = Object.fromEntries(
       schedules().map((schedule) => {
         const target = schedule.Target as { Input: string };
@@ -379,6 +379,7 @@ describe('lifecycle jobs', () => {
       'mature-pending': 'cron(10 0 * * ? *)',
       'tier-review': 'cron(15 0 * * ? *)',
       'release-expired-holds': 'rate(5 minutes)',
+      'subscription-renewals': 'rate(1 hour)',
     });
     expect(Object.keys(expressionOf).sort()).toEqual([...jobNames].sort());
     for (const schedule of schedules()) {
@@ -401,10 +402,12 @@ describe('lifecycle jobs', () => {
   it('retries failed deliveries and failed runs, then keeps them in the DLQ', () => {
     for (const schedule of schedules()) {
       const target = schedule.Target as Record<string, unknown>;
-      const daily = String(schedule.ScheduleExpression).startsWith('cron');
+      // A run outdated by the next one is not worth delivering: daily and hourly runs keep an hour.
+      const expression = String(schedule.ScheduleExpression);
+      const keptHour = expression.startsWith('cron') || expression === 'rate(1 hour)';
       expect(target.RetryPolicy).toEqual({
         MaximumRetryAttempts: 10,
-        MaximumEventAgeInSeconds: daily ? 3600 : 300,
+        MaximumEventAgeInSeconds: keptHour ? 3600 : 300,
       });
       expect(target.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': [dlqId(), 'Arn'] } });
     }

@@ -21,6 +21,7 @@ const a = {
   rewardId: '',
   txnId: '',
   redemptionId: '',
+  subscriptionId: '',
   ref: 'a-secret-customer-ref',
 };
 let bKey = '';
@@ -60,6 +61,16 @@ beforeAll(async () => {
       body: { points: 10, hold: true, orderRef: 'a-order-2' },
     })
   ).json.redemption.id;
+  // A sells its member a paid membership: B may see the membership, never act on it or see its payments.
+  await api.request('POST', '/v1/plans', {
+    body: { id: 'iso-plus', name: 'Plus', priceMinor: 500, currency: 'USD', interval: 'month' },
+  });
+  a.subscriptionId = (
+    await api.request('POST', `/v1/members/${a.memberId}/subscriptions`, {
+      key: a.key,
+      body: { planId: 'iso-plus', paymentRef: 'a-secret-pay-ref' },
+    })
+  ).json.subscription.id;
 });
 afterAll(() => api.close());
 
@@ -74,6 +85,7 @@ const secretsOfA = () => [
   'a-order-1',
   'a-order-2',
   'A gift',
+  'a-secret-pay-ref',
 ];
 
 /** What B sent: an id B put in its own request may come back in the problem (`instance`, `detail`). */
@@ -252,6 +264,58 @@ const attempts: Record<string, () => Promise<{ response: ApiResponse; allowed: n
     response: await asB('GET', '/v1/reports/settlement?partnerId=brand-a&from=2026-01-01&to=2026-12-31'),
     allowed: [403],
   }),
+  'GET /v1/reports/subscriptions': async () => ({
+    response: await asB('GET', '/v1/reports/subscriptions?from=2026-01-01&to=2026-12-31'),
+    allowed: [403],
+  }),
+  'POST /v1/plans': async () => ({
+    response: await asB('POST', '/v1/plans', {
+      body: { id: 'b-plan', name: 'B', priceMinor: 1, currency: 'USD', interval: 'month' },
+    }),
+    allowed: [403],
+  }),
+  'GET /v1/plans': async () => ({ response: await asB('GET', '/v1/plans'), allowed: [403] }),
+  'GET /v1/plans/{planId}': async () => ({
+    response: await asB('GET', '/v1/plans/iso-plus'),
+    allowed: [403],
+  }),
+  'PATCH /v1/plans/{planId}': async () => ({
+    response: await asB('PATCH', '/v1/plans/iso-plus', { body: { priceMinor: 1 } }),
+    allowed: [403],
+  }),
+  'POST /v1/members/{memberId}/subscriptions': async () => ({
+    // The member already has a live membership (A's sale): one per member.
+    response: await asB('POST', `/v1/members/${a.memberId}/subscriptions`, {
+      body: { planId: 'iso-plus', paymentRef: 'b-pay' },
+    }),
+    allowed: [409],
+  }),
+  'GET /v1/members/{memberId}/subscription': async () => {
+    const response = await asB('GET', `/v1/members/${a.memberId}/subscription`);
+    expect(response.json).toMatchObject({ id: a.subscriptionId, status: 'active', lastPayment: null });
+    return { response, allowed: [200] };
+  },
+  'GET /v1/subscriptions/{subscriptionId}': async () => {
+    const response = await asB('GET', `/v1/subscriptions/${a.subscriptionId}`);
+    expect(response.json).toMatchObject({ partnerId: 'brand-a', lastPayment: null });
+    return { response, allowed: [200] };
+  },
+  'PATCH /v1/subscriptions/{subscriptionId}': async () => ({
+    response: await asB('PATCH', `/v1/subscriptions/${a.subscriptionId}`, { body: { planId: 'iso-plus' } }),
+    allowed: [404],
+  }),
+  'POST /v1/subscriptions/{subscriptionId}/payments': async () => ({
+    response: await asB('POST', `/v1/subscriptions/${a.subscriptionId}/payments`, {
+      body: { status: 'failed', paymentRef: 'b-fail', amountMinor: 500 },
+    }),
+    allowed: [404],
+  }),
+  'POST /v1/subscriptions/{subscriptionId}/cancel': async () => ({
+    response: await asB('POST', `/v1/subscriptions/${a.subscriptionId}/cancel`, {
+      body: { atPeriodEnd: false },
+    }),
+    allowed: [404],
+  }),
   'POST /v1/jobs/{name}': async () => ({
     response: await asB('POST', '/v1/jobs/expire-points', { body: {} }),
     allowed: [403],
@@ -283,6 +347,12 @@ describe('partner isolation matrix', () => {
     expect(reward.json).toMatchObject({ inventory: 5, active: true });
     expect((await api.request('GET', '/v1/partners/brand-a', { key: a.key })).json.status).toBe('active');
     expect((await api.request('GET', '/v1/program', { key: a.key })).status).toBe(200);
+    const membership = await api.request('GET', `/v1/subscriptions/${a.subscriptionId}`, { key: a.key });
+    expect(membership.json).toMatchObject({
+      status: 'active',
+      cancelAtPeriodEnd: false,
+      lastPayment: { paymentRef: 'a-secret-pay-ref', status: 'succeeded' },
+    });
   });
 
   it('reports B’s own settlement without A’s lines', async () => {
