@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startClockAt } from '../../lambdas/config/clock.ts';
 import { startTestApi, type TestApi } from '../support/api.ts';
 
 const run = promisify(execFile);
@@ -20,10 +21,22 @@ let api: TestApi;
 beforeAll(async () => {
   api = await startTestApi();
 });
-afterAll(() => api.close());
+afterAll(async () => {
+  startClockAt(new Date().toISOString());
+  await api.close();
+});
 
 // biome-ignore lint/suspicious/noExplicitAny: responses are read field by field
 type Json = Record<string, any>;
+
+/** The API clock a README step states in its marker (`clock=<instant>`). */
+function readmeClock(marker: string): string {
+  const readme = readFileSync('README.md', 'utf8');
+  const line = readme.slice(readme.indexOf(`<!-- ${marker}`)).split('\n')[0] ?? '';
+  const clock = /clock=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)/.exec(line)?.[1];
+  if (!clock) throw new Error(`README block ${marker} states no clock`);
+  return clock;
+}
 
 /** Run a README block against the test server; every curl's response comes back parsed, in order. */
 async function runBlock(marker: string): Promise<Json[]> {
@@ -123,5 +136,72 @@ describe('README walkthroughs', () => {
         ['earn', 80],
       ]);
     }
+  });
+
+  it('"Paid membership" works as written, each step at the clock it states', async () => {
+    const step = async (marker: string) => {
+      startClockAt(readmeClock(marker));
+      return runBlock(marker);
+    };
+    const [plan, cafe, subscribed, coffee] = await step('membership-walkthrough');
+    expect(plan).toMatchObject({ id: 'club-plus', status: 'active', trialDays: 14 });
+    expect(cafe).toMatchObject({ id: 'club-cafe' });
+    expect(subscribed?.subscription).toMatchObject({
+      planId: 'club-plus',
+      status: 'trialing',
+      trialEndsAt: expect.stringMatching(/^2027-01-29T09:00:/),
+      nextPayment: { amountMinor: 999 },
+    });
+    expect(coffee?.transaction).toMatchObject({
+      points: 30,
+      breakdown: [
+        { rule: 'base', points: 12 },
+        { rule: 'tier:silver', points: 3 },
+        { rule: 'subscription:club-plus', points: 15 },
+      ],
+    });
+
+    const [paid] = await step('membership-walkthrough-2');
+    expect(paid?.payment).toMatchObject({ status: 'succeeded', paymentRef: 'pi_jan', amountMinor: 999 });
+    expect(paid?.subscription).toMatchObject({
+      status: 'active',
+      currentPeriodEnd: expect.stringMatching(/^2027-02-28T09:00:/),
+      paidThrough: expect.stringMatching(/^2027-02-28T09:00:/),
+    });
+    expect(paid?.balances.available).toBe(530);
+
+    const [job, failed] = await step('membership-walkthrough-3');
+    expect(job).toMatchObject({ job: 'subscription-renewals', processed: 1, changed: 1, complete: true });
+    expect(failed?.subscription).toMatchObject({
+      status: 'past_due',
+      currentPeriodStart: expect.stringMatching(/^2027-02-28T09:00:/),
+      graceEndsAt: expect.stringMatching(/^2027-03-07T09:00:/),
+      nextPayment: { amountMinor: 999 },
+    });
+
+    const [recovered, member, report] = await step('membership-walkthrough-4');
+    expect(recovered?.subscription).toMatchObject({
+      status: 'active',
+      graceEndsAt: null,
+      paidThrough: expect.stringMatching(/^2027-03-29T09:00:/),
+    });
+    expect(member).toMatchObject({
+      tier: { code: 'silver' },
+      balances: { available: 1030 },
+      subscription: { status: 'active', planId: 'club-plus' },
+    });
+    expect(report).toMatchObject({
+      active: 1,
+      trialing: 0,
+      pastDue: 0,
+      mrrMinor: 999,
+      arrMinor: 11988,
+      started: 1,
+      renewed: 2,
+      wentPastDue: 1,
+      churned: 0,
+      revenueMinor: 1998,
+      bonusPoints: 1000,
+    });
   });
 });
