@@ -11,6 +11,8 @@ export interface DomainErrorOptions {
   detail?: string;
   errors?: FieldProblem[];
   headers?: Record<string, string>;
+  /** RFC 9457 extension members (e.g. the state a request conflicted with). */
+  extensions?: Record<string, unknown>;
   cause?: unknown;
 }
 
@@ -20,6 +22,7 @@ export class DomainError extends Error {
   readonly title: string;
   readonly errors: FieldProblem[] | undefined;
   readonly headers: Record<string, string> | undefined;
+  readonly extensions: Record<string, unknown> | undefined;
 
   constructor(type: string, status: number, title: string, options: DomainErrorOptions = {}) {
     super(options.detail ?? title, { cause: options.cause });
@@ -29,6 +32,7 @@ export class DomainError extends Error {
     this.title = title;
     this.errors = options.errors;
     this.headers = options.headers;
+    this.extensions = options.extensions;
   }
 }
 
@@ -72,8 +76,8 @@ export class MethodNotAllowedError extends DomainError {
 }
 
 export class ConflictError extends DomainError {
-  constructor(detail: string) {
-    super('conflict', 409, 'Conflict', { detail });
+  constructor(detail: string, extensions?: Record<string, unknown>) {
+    super('conflict', 409, 'Conflict', { detail, ...(extensions ? { extensions } : {}) });
   }
 }
 

@@ -149,10 +149,13 @@ export function paidThrough(subscription: Subscription): string | null {
 
 const currentPeriodPaid = (s: Subscription) => s.periodIndex < 0 || s.paidPeriods > s.periodIndex;
 
-/** A request that this state does not allow: 409 naming the state. */
+/** A request that this state does not allow: 409 naming the state (also as `state`). */
 export class SubscriptionStateError extends ConflictError {
   constructor(subscription: Pick<Subscription, 'id' | 'status'>, detail: string) {
-    super(`Subscription ${subscription.id} is ${subscription.status}: ${detail}`);
+    super(`Subscription ${subscription.id} is ${subscription.status}: ${detail}`, {
+      subscriptionId: subscription.id,
+      state: subscription.status,
+    });
   }
 }
 

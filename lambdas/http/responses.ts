@@ -11,6 +11,7 @@ export function jsonResult(status: number, body: string, headers: Record<string,
 /** RFC 9457 problem details for a domain error; `instance` is the request path. */
 export function problemResult(error: DomainError, instance?: string): HttpResult {
   const body = {
+    ...error.extensions,
     type: `/problems/${error.type}`,
     title: error.title,
     status: error.status,

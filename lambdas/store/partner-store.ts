@@ -1,11 +1,10 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from '../domain/errors.ts';
 import type { Partner, UpdatePartnerBody } from '../schemas/partners.ts';
 import type { Store } from './client.ts';
-import { setClause } from './expressions.ts';
 import { keys } from './keys.ts';
 import { listPartition } from './pagination.ts';
+import { patchExisting } from './patch.ts';
 import type { TransactItem } from './transactions.ts';
 
 export function partnerFromItem(item: Record<string, unknown>): Partner {
@@ -58,22 +57,7 @@ export async function updatePartner(
   changes: UpdatePartnerBody,
   now: string,
 ): Promise<Partner> {
-  const { set, names, values } = setClause({ ...changes, updatedAt: now });
-  try {
-    const { Attributes } = await store.db.send(
-      new UpdateCommand({
-        TableName: store.tableName,
-        Key: keys.partner(partnerId),
-        UpdateExpression: `SET ${set}`,
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return partnerFromItem(Attributes ?? {});
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) throw new NotFoundError(`No partner ${partnerId}.`);
-    throw error;
-  }
+  const item = await patchExisting(store, keys.partner(partnerId), changes, now);
+  if (!item) throw new NotFoundError(`No partner ${partnerId}.`);
+  return partnerFromItem(item);
 }

@@ -1,12 +1,11 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from '../domain/errors.ts';
 import type { PlanTerms } from '../domain/subscriptions.ts';
 import type { Plan, UpdatePlanBody } from '../schemas/subscriptions.ts';
 import type { Store } from './client.ts';
-import { setClause } from './expressions.ts';
 import { keys } from './keys.ts';
 import { listPartition } from './pagination.ts';
+import { patchExisting } from './patch.ts';
 import type { TransactItem } from './transactions.ts';
 
 export function planFromItem(item: Record<string, unknown>): Plan {
@@ -72,22 +71,7 @@ export async function updatePlan(
   changes: UpdatePlanBody & { retiredAt?: string | null },
   now: string,
 ): Promise<Plan> {
-  const { set, names, values } = setClause({ ...changes, updatedAt: now });
-  try {
-    const { Attributes } = await store.db.send(
-      new UpdateCommand({
-        TableName: store.tableName,
-        Key: keys.plan(planId),
-        UpdateExpression: `SET ${set}`,
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return planFromItem(Attributes ?? {});
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) throw new NotFoundError(`No plan ${planId}.`);
-    throw error;
-  }
+  const item = await patchExisting(store, keys.plan(planId), changes, now);
+  if (!item) throw new NotFoundError(`No plan ${planId}.`);
+  return planFromItem(item);
 }
