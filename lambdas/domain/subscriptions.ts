@@ -7,7 +7,8 @@
  * ran or not, every reader and writer sees the same state.
  *
  * States: `trialing` → `active` (a period paid, or awaiting its payment within the grace) →
- * `past_due` (the PSP reported a failed payment; benefits continue until the grace ends) →
+ * `past_due` (the PSP reported a begun period's payment failed; benefits continue until the grace
+ * ends; a failure reported before the period begins takes effect when it begins) →
  * `canceled` (by request, now or at the period's end) | `expired` (the grace ended unpaid).
  *
  * Rules (docs/decisions.md §31):
@@ -77,6 +78,8 @@ export interface Subscription {
   prepaidPriceMinor: number | null;
   /** While the current period is unpaid: when the subscription expires if it stays unpaid. */
   graceEndsAt: string | null;
+  /** The PSP reported the next period's charge failed before it began: it begins `past_due`. */
+  nextPeriodFailed?: boolean;
   cancelAtPeriodEnd: boolean;
   canceledAt: string | null;
   endedAt: string | null;
@@ -310,14 +313,24 @@ function beginNextPeriod(
   };
   s.scheduled = null;
   s.prepaidPriceMinor = null;
+  const failed = s.nextPeriodFailed === true;
+  delete s.nextPeriodFailed;
   if (s.status === 'trialing') s.status = 'active';
   if (paid) {
     s.graceEndsAt = null;
     return renewed(s, at, previousStatus);
   }
-  // Unpaid: it awaits its payment (a past_due stays past_due) until the grace ends.
+  // Unpaid: it awaits its payment until the grace ends, past_due if its charge already failed.
   s.graceEndsAt = addDays(at, policy.graceDays);
-  return [];
+  if (!failed) return [];
+  s.status = 'past_due';
+  return [
+    {
+      type: 'subscription.past_due',
+      at,
+      data: { ...eventData(s), previousStatus, paymentRef: s.lastPayment?.paymentRef ?? null },
+    },
+  ];
 }
 
 /** `subscription.renewed` for the current period, once. */
@@ -387,7 +400,10 @@ export function applyPayment(
       throw new SubscriptionStateError(s, `payment ${payment.paymentRef} already succeeded.`);
     }
     s.lastPayment = record;
-    if (s.status !== 'past_due') {
+    if (due.periodIndex > s.periodIndex) {
+      // The period has not begun (an early charge): it begins past_due unless paid by then.
+      s.nextPeriodFailed = true;
+    } else if (s.status !== 'past_due') {
       const previousStatus = s.status;
       s.status = 'past_due';
       s.graceEndsAt = addDays(due.dueAt, policy.graceDays);
@@ -409,23 +425,14 @@ export function applyPayment(
   s.lastPayment = record;
   s.succeededRefs = [...s.succeededRefs, payment.paymentRef].slice(-SUCCEEDED_REFS_KEPT);
   if (due.periodIndex === s.periodIndex) {
-    // The current period, awaiting its payment: paid now.
+    // The current period, awaiting its payment (or past_due): paid now.
     s.graceEndsAt = null;
     if (s.status === 'past_due') s.status = 'active';
     events.push(...renewed(s, now, previousStatus));
   } else {
+    // Paid ahead: the next period begins paid (and renewed) when the current one ends.
     s.prepaidPriceMinor = payment.amountMinor;
-    if (s.status === 'past_due') {
-      // Paying the period reported as failed before it began: the renewal is secured now.
-      s.status = 'active';
-      s.graceEndsAt = null;
-      s.renewedThrough = s.periodIndex + 1;
-      events.push({
-        type: 'subscription.renewed',
-        at: now,
-        data: { ...eventData(s), previousStatus, periodStart: due.dueAt },
-      });
-    }
+    delete s.nextPeriodFailed;
   }
   // Months of the period just paid whose start has passed are owed now.
   const settledAfter = settleSubscription({ ...s, updatedAt: now }, now, plans, policy);

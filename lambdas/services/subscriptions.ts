@@ -38,6 +38,7 @@ import type {
   UpdatePlanBody,
   UpdateSubscriptionBody,
 } from '../schemas/subscriptions.ts';
+import { findReplay } from '../store/idempotency.ts';
 import { keys } from '../store/keys.ts';
 import type { AggregateDelta } from '../store/ledger-store.ts';
 import { batchGet } from '../store/member-store.ts';
@@ -267,6 +268,9 @@ async function changeById(
   const where = await locate(ctx, subscriptionId, true);
   if (where.archived) {
     where.assertMayAct(where.archived);
+    // A retried request that succeeded before the replacement answers as it did then.
+    const replay = ctx.idempotency && (await findReplay(ctx.store, ctx.idempotency));
+    if (replay) return { ...replay, replayed: true };
     throw new SubscriptionStateError(where.archived, 'a later subscription of its member replaced it.');
   }
   return commitMemberChange(ctx, {
