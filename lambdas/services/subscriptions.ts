@@ -619,8 +619,8 @@ function subscriptionWrites(ctx: RequestContext, memberId: string, outcome: Subs
 }
 
 /**
- * An erased member's live subscription ends with it, canceled at once (months it had not been
- * credited yet are not: the member's points are forfeited anyway).
+ * An erased member's subscription ends with it: a live one is canceled at once, one already over is
+ * recorded as it ended (months not credited yet are not: the member's points are forfeited anyway).
  */
 export function endSubscriptionOfErased(
   ctx: RequestContext,
@@ -630,16 +630,18 @@ export function endSubscriptionOfErased(
 ) {
   if (!record) return undefined;
   const settled = settleSubscription(record.subscription, ctx.now, () => undefined, policyOf(program));
-  if (!benefitsOf(settled.subscription)) return undefined;
-  const canceled = applyCancel(settled.subscription, false, ctx.now);
-  return subscriptionWrites(ctx, memberId, {
+  const steps: SubscriptionChange[] = [{ ...settled, bonuses: [] }];
+  // Live: canceled now. Already over by now (unrecorded): its end is recorded, and it leaves the index.
+  if (benefitsOf(settled.subscription)) steps.push(applyCancel(settled.subscription, false, ctx.now));
+  const writes = subscriptionWrites(ctx, memberId, {
     at: ctx.now,
     before: record,
-    steps: [{ ...settled, bonuses: [] }, canceled],
+    steps,
     revenueMinor: 0,
     status: 200,
     response: () => ({}),
   });
+  return writes.changed ? writes : undefined;
 }
 
 /** A month's bonus as a `bonus` entry, under a key that makes it happen once per month. */

@@ -358,3 +358,46 @@ describe('subscription races', () => {
     });
   });
 });
+
+describe('erasure of a subscriber', () => {
+  it('cancels a live subscription and records a lapsed one as expired: either way it leaves the renewals index', async () => {
+    const env = await freshStore('sub-erasure');
+    const live = await env.subscribed();
+    const lapsed = await env.subscribed();
+    // The live one's second period is paid; the lapsed one's began unpaid and its grace ended,
+    // which no job recorded yet.
+    expect((await env.pay(live.subscriptionId, 'live-p1', plus(P1, 1))).status).toBe(201);
+    const erasedAt = plus(P1, 8 * 86_400_000);
+    await env.calls.erase(live.memberId, erasedAt);
+    await env.calls.erase(lapsed.memberId, erasedAt);
+
+    expect(await env.read(live.subscriptionId, erasedAt)).toMatchObject({
+      status: 'canceled',
+      endedAt: erasedAt,
+    });
+    expect(await env.read(lapsed.subscriptionId, erasedAt)).toMatchObject({
+      status: 'expired',
+      endedAt: plus(P1, 7 * 86_400_000),
+    });
+    expect((await env.events(lapsed.memberId)).map((event) => event.type)).toEqual([
+      'subscription.started',
+      'subscription.expired',
+    ]);
+    // Nothing is left due: the job finds neither, however often it runs.
+    for (const asOf of [plus(erasedAt, 1), plus(P2, 1)]) {
+      expect(
+        parse(await runJob(contextFor(env.store, admin, { now: asOf }), 'subscription-renewals', { asOf })),
+      ).toMatchObject({ processed: 0, changed: 0, complete: true });
+    }
+    const day = erasedAt.slice(0, 10);
+    expect(await env.report('2031-03-01', day)).toMatchObject({
+      active: 0,
+      mrrMinor: 0,
+      started: 2,
+      renewed: 1,
+      canceled: 1,
+      expired: 1,
+      churned: 2,
+    });
+  });
+});
