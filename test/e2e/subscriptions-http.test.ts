@@ -1,7 +1,7 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClockAt } from '../../lambdas/config/clock.ts';
 import { type ApiResponse, partnerBody, startTestApi, type TestApi } from '../support/api.ts';
+import { outboxEventsOf, zeroSubscriptionReport } from '../support/subscriptions.ts';
 
 /**
  * Paid membership over HTTP, on the API's clock moved in-process: a year of a monthly plan and of
@@ -135,57 +135,20 @@ async function earn(memberId: string, amountMinor: number, orderRef: string) {
   return earned.json;
 }
 
-const zeroReport = {
-  currency: 'USD',
-  trialing: 0,
-  active: 0,
-  pastDue: 0,
-  mrrMinor: 0,
-  arrMinor: 0,
-  started: 0,
-  renewed: 0,
-  wentPastDue: 0,
-  canceled: 0,
-  expired: 0,
-  churned: 0,
-  revenueMinor: 0,
-  bonusPoints: 0,
-};
-
-async function expectReport(from: string, to: string, figures: Partial<typeof zeroReport>) {
+async function expectReport(from: string, to: string, figures: Partial<typeof zeroSubscriptionReport>) {
   const report = await api.request('GET', `/v1/reports/subscriptions?from=${from}&to=${to}`);
   expect(report.status).toBe(200);
-  expect(report.json).toEqual({ from, to, ...zeroReport, ...figures });
+  expect(report.json).toEqual({ from, to, ...zeroSubscriptionReport, ...figures });
 }
 
 /** The member's outbox events (envelope without id and version), oldest first. */
 async function eventsOf(memberId: string) {
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await api.store.db.send(
-      new ScanCommand({
-        TableName: api.store.tableName,
-        FilterExpression: 'entity = :event AND #event.memberId = :member',
-        ExpressionAttributeNames: { '#event': 'event' },
-        ExpressionAttributeValues: { ':event': 'event', ':member': memberId },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    items.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  const events = items.map(
-    (item) => item.event as { id: string; version: number; type: string; occurredAt: string },
-  );
+  const events = await outboxEventsOf(api.store, memberId);
   for (const event of events) {
     expect(event.id).toMatch(/^evt_/);
     expect(event.version).toBe(1);
   }
-  return events
-    .map(({ id: _id, version: _version, ...event }) => event)
-    .sort((a, b) => a.occurredAt.localeCompare(b.occurredAt) || a.type.localeCompare(b.type));
+  return events.map(({ id: _id, version: _version, ...event }) => event);
 }
 
 async function bonusesOf(memberId: string) {

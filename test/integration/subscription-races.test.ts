@@ -1,4 +1,3 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { ConflictError } from '../../lambdas/domain/errors.ts';
 import { createPlanBody } from '../../lambdas/schemas/subscriptions.ts';
@@ -14,6 +13,7 @@ import {
 import type { Store } from '../../lambdas/store/client.ts';
 import { admin, contextFor, parse, partnerPrincipal } from '../support/fixtures.ts';
 import { createTestPartner, ledgerCalls } from '../support/ledger.ts';
+import { outboxEventsOf, zeroSubscriptionReport } from '../support/subscriptions.ts';
 import { createTestStore } from '../support/table.ts';
 
 /**
@@ -83,51 +83,10 @@ async function freshStore(prefix: string) {
 }
 
 async function subscriptionEvents(store: Store, memberId: string) {
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await store.db.send(
-      new ScanCommand({
-        TableName: store.tableName,
-        FilterExpression: 'entity = :event AND #event.memberId = :member',
-        ExpressionAttributeNames: { '#event': 'event' },
-        ExpressionAttributeValues: { ':event': 'event', ':member': memberId },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    items.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items
-    .map(
-      (item) =>
-        item.event as {
-          type: string;
-          occurredAt: string;
-          data: Record<string, unknown> & { effectiveAt: string };
-        },
-    )
-    .filter((event) => event.type.startsWith('subscription.'))
-    .sort((a, b) => a.occurredAt.localeCompare(b.occurredAt) || a.type.localeCompare(b.type));
+  return (await outboxEventsOf(store, memberId)).filter((event) => event.type.startsWith('subscription.'));
 }
 
-const zeroReport = {
-  currency: 'USD',
-  trialing: 0,
-  active: 0,
-  pastDue: 0,
-  mrrMinor: 0,
-  arrMinor: 0,
-  started: 0,
-  renewed: 0,
-  wentPastDue: 0,
-  canceled: 0,
-  expired: 0,
-  churned: 0,
-  revenueMinor: 0,
-  bonusPoints: 0,
-};
+const zeroReport = zeroSubscriptionReport;
 
 describe('subscription races', () => {
   it('20 identical payment webhooks at once: one payment, 19 replays of its response', async () => {
