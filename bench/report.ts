@@ -1,7 +1,9 @@
 /** The shape of bench/results.json, and its rendering as plain-text tables. */
 import type { OperationCapacity } from './capacity.ts';
 import type { ExpireJobResult } from './expire-job.ts';
+import type { JobBenchConfig, JobComparison, JobWorldResult } from './job-bench.ts';
 import type { Breakdown, PairResult } from './latency.ts';
+import type { RenewalsJobResult } from './renewals-job.ts';
 import type { Summary } from './stats.ts';
 
 export interface FunctionResult {
@@ -44,6 +46,8 @@ export interface Results {
   };
   /** The expire-points job on a small and a big world with the same members due. */
   expireJob: ExpireJobResult;
+  /** The subscription-renewals job on a small and a big world with the same subscriptions due. */
+  renewalsJob: RenewalsJobResult;
   functions: FunctionResult[];
   durationS: number;
 }
@@ -55,6 +59,7 @@ export function renderReport(results: Results): string {
     breakdownSection(results.breakdownMs),
     capacitySection(results.capacity, results.target),
     expireJobSection(results.expireJob),
+    renewalsJobSection(results.renewalsJob),
     functionsSection(results.functions),
   ].join('\n\n');
 }
@@ -160,14 +165,59 @@ function capacitySection(capacity: Results['capacity'], target: Results['target'
 }
 
 function expireJobSection(job: ExpireJobResult): string {
+  return jobSection(job, {
+    title: 'expire-points job, same due members',
+    time: { key: 'ms', header: 'ms (mean)' },
+    perRun: 'Per run (RCU computed from what each read returned; WCU as DynamoDB Local reports it).',
+    cohorts: 'cohort of due members',
+    timeRatio: 'all runs',
+  });
+}
+
+function renewalsJobSection(job: RenewalsJobResult): string {
+  const cohort = Object.entries(job.cohort)
+    .map(([kind, count]) => `${count} ${kind}`)
+    .join(', ');
+  return jobSection(job, {
+    title: 'subscription-renewals job, same due subscriptions',
+    time: { key: 'msP50', header: 'ms (p50)' },
+    columns: [['subscriptions', (w) => w.subscriptions]],
+    perRun: 'Per run.',
+    cohorts: `asOf day and cohort (${cohort})`,
+    timeRatio: 'the median runs',
+    notes: [job.note],
+  });
+}
+
+/** A job's small and big worlds side by side, big / small below, then its requests by type. */
+function jobSection<Time extends string, Extra extends object>(
+  job: JobComparison<Time, Extra> & { config: JobBenchConfig },
+  view: {
+    /** What is compared: `<job> job, same due <what>`. */
+    title: string;
+    /** The time of a run the worlds are compared by. */
+    time: { key: Time; header: string };
+    /** The job's own columns, after `members`. */
+    columns?: [string, (w: JobWorldResult<Time, Extra>) => string | number][];
+    /** Opens the line under the table. */
+    perRun: string;
+    /** Each round is on its own …. */
+    cohorts: string;
+    /** The time ratio is of …. */
+    timeRatio: string;
+    notes?: string[];
+  },
+): string {
   const { small, big, ratio, target } = job;
+  const columns = view.columns ?? [];
   const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
-  const world = (name: string, w: ExpireJobResult['small']) => [
+  const world = (name: string, w: JobWorldResult<Time, Extra>) => [
     name,
     w.members,
+    ...columns.map(([, cell]) => cell(w)),
     w.due,
     `${w.processed} / ${w.changed}`,
-    w.ms,
+    w[view.time.key],
     w.runs.map((run) => run.ms).join(', '),
     w.readUnits.computed,
     w.readUnits.reported,
@@ -176,15 +226,16 @@ function expireJobSection(job: ExpireJobResult): string {
   ];
   const types = [...new Set([...Object.keys(small.requests), ...Object.keys(big.requests)])];
   return [
-    `expire-points job, same due members in a small and a big world (target: within ${target.ratio}× of ` +
-      `each other in time and read units — ${target.met ? 'MET' : 'NOT MET'})`,
+    `${view.title} in a small and a big world (target: within ${target.ratio}× of each other in time ` +
+      `and read units — ${target.met ? 'MET' : 'NOT MET'})`,
     table(
       [
         'world',
         'members',
+        ...columns.map(([header]) => header),
         'due/run',
         'processed / changed',
-        'ms (mean)',
+        view.time.header,
         'ms by round',
         'RCU',
         'RCU (Local)',
@@ -197,9 +248,10 @@ function expireJobSection(job: ExpireJobResult): string {
         [
           '  big / small',
           '',
+          ...columns.map(() => ''),
           '',
           '',
-          `${ratio.ms} (${verdict(target.ms)})`,
+          `${ratio[view.time.key]} (${verdict(target.ms)})`,
           ratio.msByRound.join(', '),
           `${ratio.readUnits} (${verdict(target.readUnits)})`,
           ratio.reportedReadUnits,
@@ -208,9 +260,9 @@ function expireJobSection(job: ExpireJobResult): string {
         ],
       ],
     ),
-    `Per run (RCU computed from what each read returned; WCU as DynamoDB Local reports it). ` +
-      `${job.config.rounds} rounds after ${job.config.warmupRuns} warm-up runs, alternating which world goes ` +
-      'first, each on its own cohort of due members; the time ratio is of all runs.',
+    `${view.perRun} ${job.config.rounds} rounds after ${job.config.warmupRuns} warm-up runs, alternating ` +
+      `which world goes first, each on its own ${view.cohorts}; the time ratio is of ${view.timeRatio}.`,
+    ...(view.notes ?? []),
     '',
     table(
       ['request', 'small n', 'big n', 'small items read', 'big items read', 'small ms p50', 'big ms p50'],

@@ -1,7 +1,7 @@
 /**
  * The project's benchmark (`npm run bench`, see bench/README.md): handler vs raw DynamoDB latency
- * for earn and redeem, capacity units per operation, the expire-points job on a small and a big
- * world, bundle size and cold import per function.
+ * for earn and redeem, capacity units per operation, the expire-points and subscription-renewals
+ * jobs on a small and a big world, bundle size and cold import per function.
  * Writes bench/results.json and prints a table and the JSON.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ensureTable, LOCAL_CREDENTIALS, startDynamoDbLocal } from '../local/dynamodb-local.ts';
 import { bundleAll, coldInit, importOnce } from './bundles.ts';
+import type { JobBenchConfig } from './job-bench.ts';
 import { type FunctionResult, type Results, renderReport } from './report.ts';
 import { round } from './stats.ts';
 import type { World } from './world.ts';
@@ -25,18 +26,32 @@ const BREAKDOWN_CALLS = 100;
 const COLD_INIT_RUNS = 5;
 const TARGET_RATIO = 1.25;
 const MAX_EARN_ITEMS = 4;
-// The expire job: the same members due in a small and a big world, within this ratio of each other.
-const JOB_DUE = countFromEnv('BENCH_JOB_DUE', 200);
-const JOB_SMALL_MEMBERS = countFromEnv('BENCH_JOB_SMALL', 1_000);
-const JOB_BIG_MEMBERS = countFromEnv('BENCH_JOB_BIG', 20_000);
-const JOB_ROUNDS = countFromEnv('BENCH_JOB_ROUNDS', 4);
-const JOB_WARMUP_RUNS = countFromEnv('BENCH_JOB_WARMUP', 3);
+// The jobs: the same work due in a small and a big world, within this ratio of each other.
 const JOB_TARGET_RATIO = 1.2;
+// The expire job: the same members due (BENCH_JOB_DUE, _SMALL, _BIG, _ROUNDS, _WARMUP).
+const EXPIRE_JOB = jobConfigFromEnv('BENCH_JOB', {});
+// The renewals job: the same subscriptions due (BENCH_RENEWALS_DUE, _SMALL, _BIG, _ROUNDS, _WARMUP);
+// of the members not due, half hold a subscription due after the last run.
+const RENEWALS_JOB = jobConfigFromEnv('BENCH_RENEWALS', { subscribedShare: 0.5 });
 
 function countFromEnv(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
   if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
   return value;
+}
+
+/** A job bench's configuration, its counts from `<prefix>_DUE`, `_SMALL`, `_BIG`, `_ROUNDS` and `_WARMUP`. */
+function jobConfigFromEnv<Extra extends object>(prefix: string, extra: Extra): JobBenchConfig & Extra {
+  return {
+    due: countFromEnv(`${prefix}_DUE`, 200),
+    smallMembers: countFromEnv(`${prefix}_SMALL`, 1_000),
+    bigMembers: countFromEnv(`${prefix}_BIG`, 20_000),
+    ...extra,
+    rounds: countFromEnv(`${prefix}_ROUNDS`, 4),
+    warmupRuns: countFromEnv(`${prefix}_WARMUP`, 3),
+    seedConcurrency: 4,
+    target: JOB_TARGET_RATIO,
+  };
 }
 
 const resultsFile = fileURLToPath(new URL('results.json', import.meta.url));
@@ -46,7 +61,15 @@ const progress = (message: string) =>
 
 async function main(): Promise<void> {
   const database = await measureAgainstDynamoDbLocal();
-  const expireJob = await measureExpireJobOnItsOwnDynamoDbLocal();
+  const expireJob = await onItsOwnDynamoDbLocal('the expire job', async (endpoint) => {
+    const { measureExpireJob } = await import('./expire-job.ts');
+    return measureExpireJob(endpoint, EXPIRE_JOB, progress);
+  });
+  // After the expire job's Local stopped: its 40,000 seeded items would slow every request.
+  const renewalsJob = await onItsOwnDynamoDbLocal('the renewals job', async (endpoint) => {
+    const { measureRenewalsJob } = await import('./renewals-job.ts');
+    return measureRenewalsJob(endpoint, RENEWALS_JOB, progress);
+  });
   const functions = await measureFunctions();
   const { earn, redeem } = database.latencyMs;
   const target = {
@@ -76,6 +99,7 @@ async function main(): Promise<void> {
     },
     ...database,
     expireJob,
+    renewalsJob,
     functions,
     durationS: round((performance.now() - startedAt) / 1000, 1),
   };
@@ -146,30 +170,17 @@ async function measureAgainstDynamoDbLocal(): Promise<
 }
 
 /**
- * The expire job, on a fresh DynamoDB Local of its own (after the first one stopped). Local answers
+ * A job's bench, on a fresh DynamoDB Local of its own (after the previous one stopped). Local answers
  * every request on a table with a stream after a lookup (the stream's first sequence number) that
  * walks the stream records written before that table's first one, in every table: after the latency
- * series' records, each of the job's requests took ~10× longer and seeding 20,000 members took
- * 3½ minutes instead of 20 s. That is Local's, not the job's, and would drown what is measured.
+ * series' records, each of the expire job's requests took ~10× longer and seeding 20,000 members
+ * took 3½ minutes instead of 20 s. That is Local's, not the job's, and would drown what is measured.
  */
-async function measureExpireJobOnItsOwnDynamoDbLocal(): Promise<Results['expireJob']> {
-  progress('starting a fresh DynamoDB Local for the expire job');
+async function onItsOwnDynamoDbLocal<T>(what: string, measure: (endpoint: string) => Promise<T>): Promise<T> {
+  progress(`starting a fresh DynamoDB Local for ${what}`);
   const dynamo = await startDynamoDbLocal();
   try {
-    const { measureExpireJob } = await import('./expire-job.ts');
-    return await measureExpireJob(
-      dynamo.endpoint,
-      {
-        due: JOB_DUE,
-        smallMembers: JOB_SMALL_MEMBERS,
-        bigMembers: JOB_BIG_MEMBERS,
-        rounds: JOB_ROUNDS,
-        warmupRuns: JOB_WARMUP_RUNS,
-        seedConcurrency: 4,
-        target: JOB_TARGET_RATIO,
-      },
-      progress,
-    );
+    return await measure(dynamo.endpoint);
   } finally {
     progress('stopping DynamoDB Local');
     await dynamo.stop();
