@@ -101,15 +101,77 @@ export function entryOf(event: LoyaltyEvent, busName: string): PutEventsRequestE
   };
 }
 
-interface Pending {
+/** An event and the sequence number of the stream record it came from (the record's position). */
+export interface SequencedEvent {
   sequenceNumber: string;
-  entry: PutEventsRequestEntry;
+  event: LoyaltyEvent;
 }
 
 /**
- * The stream handler. Events go out in stream order, ten per PutEvents call. Entries EventBridge
- * rejects are reported as batch item failures; so is everything after the first failing call,
- * unsent, because Lambda resumes the shard from the lowest failed sequence number anyway.
+ * Where events go, in the order given: returns the sequence numbers of the events that did not get
+ * through, including any it did not try after a failure. EventBridge on AWS (`eventBridgeSink`), an
+ * append-only file under `npm start` (`local/event-sink.ts`).
+ */
+export type EventSink = (events: SequencedEvent[]) => Promise<string[]>;
+
+export interface PublishOutcome {
+  /** Records that cannot be mapped to an event: retrying them cannot help (poison records). */
+  unmappable: string[];
+  /** Events the sink did not take. */
+  unsent: string[];
+}
+
+/**
+ * The publisher, wherever it runs (the Lambda handler and the local stream poller): maps each
+ * stream record to its event, in stream order, skipping records that are not events, and hands the
+ * events to the sink in that order. A record that cannot be mapped is reported, never dropped
+ * silently, and does not hold back the events after it (consumers dedupe by event id).
+ */
+export async function publishRecords(
+  records: readonly DynamoDBRecord[],
+  sink: EventSink,
+): Promise<PublishOutcome> {
+  const unmappable: string[] = [];
+  const pending: SequencedEvent[] = [];
+  for (const record of records) {
+    const sequenceNumber = record.dynamodb?.SequenceNumber ?? '';
+    try {
+      const event = eventOfRecord(record);
+      if (event) pending.push({ sequenceNumber, event });
+    } catch (error) {
+      logger.error('cannot map stream record to an event', { sequenceNumber, error });
+      unmappable.push(sequenceNumber);
+    }
+  }
+  const unsent = pending.length > 0 ? await sink(pending) : [];
+  return { unmappable, unsent };
+}
+
+/**
+ * The EventBridge sink: events go out in order, ten per PutEvents call. Entries EventBridge rejects
+ * are reported; so is everything after the first failing call, unsent, because Lambda resumes the
+ * shard from the lowest failed sequence number anyway.
+ */
+export function eventBridgeSink(client: EventBridgeClient, busName: string): EventSink {
+  return async (events) => {
+    const pending = events.map(({ sequenceNumber, event }) => ({
+      sequenceNumber,
+      entry: entryOf(event, busName),
+    }));
+    for (let start = 0; start < pending.length; start += MAX_ENTRIES) {
+      const failed = await putChunk(client, pending.slice(start, start + MAX_ENTRIES));
+      if (failed.length > 0) {
+        return [...failed, ...pending.slice(start + MAX_ENTRIES).map((item) => item.sequenceNumber)];
+      }
+    }
+    return [];
+  };
+}
+
+/**
+ * The stream handler: `publishRecords` into EventBridge. Records that cannot be mapped and events
+ * that did not get through are reported as batch item failures: retried, then bisected, then sent
+ * to the DLQ, so a poison record does not vanish silently.
  */
 export function createEventPublisher(
   client: EventBridgeClient = new EventBridgeClient({}),
@@ -118,30 +180,14 @@ export function createEventPublisher(
   return async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
     const bus = busName();
     if (!bus) throw new Error('EVENT_BUS_NAME is not set');
-    const failures: string[] = [];
-    const pending: Pending[] = [];
-    for (const record of event.Records) {
-      const sequenceNumber = record.dynamodb?.SequenceNumber ?? '';
-      try {
-        const loyaltyEvent = eventOfRecord(record);
-        if (loyaltyEvent) pending.push({ sequenceNumber, entry: entryOf(loyaltyEvent, bus) });
-      } catch (error) {
-        // Retried, then bisected, then sent to the DLQ: a poison record must not vanish silently.
-        logger.error('cannot map stream record to an event', { sequenceNumber, error });
-        failures.push(sequenceNumber);
-      }
-    }
-
-    for (let start = 0; start < pending.length; start += MAX_ENTRIES) {
-      const chunk = pending.slice(start, start + MAX_ENTRIES);
-      const failed = await putChunk(client, chunk);
-      if (failed.length > 0) {
-        failures.push(...failed, ...pending.slice(start + MAX_ENTRIES).map((item) => item.sequenceNumber));
-        break;
-      }
-    }
-    return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
+    const { unmappable, unsent } = await publishRecords(event.Records, eventBridgeSink(client, bus));
+    return { batchItemFailures: [...unmappable, ...unsent].map((itemIdentifier) => ({ itemIdentifier })) };
   };
+}
+
+interface Pending {
+  sequenceNumber: string;
+  entry: PutEventsRequestEntry;
 }
 
 /** Sequence numbers of the entries of one PutEvents call that did not get through. */

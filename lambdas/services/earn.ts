@@ -4,6 +4,7 @@ import { ConflictError, ValidationError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import { MAX_BALANCE, MAX_POINTS_PER_TRANSACTION } from '../domain/member-ledger.ts';
 import { applyEarn } from '../domain/movements.ts';
+import { recordPurchase } from '../domain/purchase-history.ts';
 import { ownValue } from '../domain/records.ts';
 import { earnBenefitAt } from '../domain/subscriptions.ts';
 import { currentTier } from '../domain/tiers.ts';
@@ -98,6 +99,8 @@ export async function earnPoints(
           fundingMinor: points * partner.fundingRateMinor,
         },
         points: applied.points,
+        // The purchase feeds the churn model (days and spend), whatever points it earned.
+        memberSet: { purchases: recordPurchase(member.purchases ?? null, occurredAt, body.amountMinor) },
         status: 201,
         items: [putOrderGuard(ctx.store, partnerId, body.orderRef, txnId, memberId)],
         aggregates: [

@@ -68,6 +68,8 @@ export async function eraseMember(ctx: RequestContext, memberId: string): Promis
             name: null,
             channel: null,
             externalRefs: {},
+            // The behavioural profile goes with the person: no churn model reads it again.
+            purchases: null,
             erasedAt: ctx.now,
           },
           status: 200,

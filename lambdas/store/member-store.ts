@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DueDates } from '../domain/due.ts';
+import type { PurchaseHistory } from '../domain/purchase-history.ts';
 import { TooManyConcurrentUpdatesError } from '../domain/errors.ts';
 import { type MemberPoints, memberPointsOf } from '../domain/member-ledger.ts';
 import type { Store } from './client.ts';
@@ -25,6 +26,8 @@ export interface MemberRecord {
   erasedAt: string | null;
   /** The due index attributes as stored (gsi4pk…gsi8sk): a job rewrites them only if they moved. */
   indexed: Record<string, string>;
+  /** What the churn model reads: purchase days and spend (absent until the first purchase). */
+  purchases?: PurchaseHistory | null;
 }
 
 const DUE_ATTRIBUTES = (['expire', 'notice', 'mature', 'review', 'warn'] as const).flatMap((kind) => [
