@@ -145,9 +145,9 @@ export class PayloadTooLargeError extends DomainError {
 }
 
 export class UnsupportedMediaTypeError extends DomainError {
-  constructor(received: string | undefined) {
+  constructor(received: string | undefined, accepted: readonly string[] = ['application/json']) {
     super('unsupported-media-type', 415, 'Unsupported media type', {
-      detail: `Send the body as application/json${received ? `, not ${received}` : ''}.`,
+      detail: `Send the body as ${accepted.join(' or ')}${received ? `, not ${received}` : ''}.`,
     });
   }
 }

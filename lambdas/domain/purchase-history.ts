@@ -92,7 +92,9 @@ export function modelInputs(
 ): (PurchaseSummary & { meanSpendMinor: number }) | null {
   if (!history || history.firstDay > calibrationEnd) return null;
   const whole = history.lastDay <= calibrationEnd;
-  const { count, last } = whole ? { count: history.days, last: history.lastDay } : daysUpTo(history, calibrationEnd);
+  const { count, last } = whole
+    ? { count: history.days, last: history.lastDay }
+    : daysUpTo(history, calibrationEnd);
   const x = count - 1;
   const repeatSpend = history.spendMinor - history.firstDaySpendMinor;
   return {

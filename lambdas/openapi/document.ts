@@ -82,7 +82,12 @@ function operationOf(route: RouteSpec): JsonSchema {
       ? {
           requestBody: {
             required: true,
-            content: { 'application/json': { schema: schemaOf(route.body, 'input') } },
+            content: Object.fromEntries(
+              (route.textBody?.mediaTypes ?? ['application/json']).map((type) => [
+                type,
+                { schema: schemaOf(route.body as z.ZodType, 'input') },
+              ]),
+            ),
           },
         }
       : {}),

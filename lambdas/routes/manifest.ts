@@ -7,6 +7,7 @@ import type * as z from 'zod';
 import * as apiKeys from '../schemas/api-keys.ts';
 import type { Role, Scope } from '../schemas/common.ts';
 import { listOf } from '../schemas/common.ts';
+import * as imports from '../schemas/imports.ts';
 import * as jobs from '../schemas/jobs.ts';
 import * as members from '../schemas/members.ts';
 import * as partners from '../schemas/partners.ts';
@@ -37,6 +38,11 @@ export interface RouteSpec {
   params?: z.ZodType;
   query?: z.ZodType;
   body?: z.ZodType;
+  /**
+   * A body taken as UTF-8 text (validated by `body`, a string schema) in one of these media types,
+   * up to `maxBytes`, instead of JSON (bulk imports).
+   */
+  textBody?: { mediaTypes: readonly string[]; maxBytes: number };
   response?: z.ZodType;
 }
 
@@ -72,6 +78,13 @@ export const routeGroups = {
     description: 'Paid membership: plans, subscriptions, payments, cancellations',
   },
   reports: { entry: 'reports', writes: false, description: 'Finance reports' },
+  imports: {
+    entry: 'imports',
+    writes: true,
+    description: 'Bulk imports of historical purchases',
+    // A large part (a few MB of lines) takes seconds: the call may use what API Gateway allows.
+    timeoutSeconds: 29,
+  },
   jobs: {
     entry: 'jobs',
     writes: true,
@@ -605,6 +618,20 @@ export const routes = [
     params: subscriptions.subscriptionParams,
     body: subscriptions.cancelBody,
     response: subscriptions.subscriptionResponse,
+  },
+  {
+    operationId: 'importTransactions',
+    method: 'POST',
+    path: '/v1/imports/transactions',
+    group: 'imports',
+    summary:
+      'Import historical purchases (NDJSON or CSV, ≤ 6 MB a request): members created on first sight, each line validated, a re-import changes nothing',
+    access: { roles: ADMIN },
+    successStatus: 200,
+    query: imports.importQuery,
+    body: imports.importBody,
+    textBody: { mediaTypes: imports.IMPORT_MEDIA_TYPES, maxBytes: imports.MAX_IMPORT_BYTES },
+    response: imports.importResponse,
   },
   {
     operationId: 'runJob',

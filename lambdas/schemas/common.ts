@@ -45,6 +45,11 @@ export const timestamp = z.iso
   .datetime({ offset: true, message: 'must be an RFC 3339 date-time', abort: true })
   .refine((value) => Date.parse(value) >= Date.UTC(2000, 0, 1), 'must not be before 2000-01-01');
 
+/** An instant of history (imports reach back before 2000: CDNOW is 1997), from 1970 on. */
+export const historicalTimestamp = z.iso
+  .datetime({ offset: true, message: 'must be an RFC 3339 date-time', abort: true })
+  .refine((value) => Date.parse(value) >= 0, 'must not be before 1970-01-01');
+
 /** A caller's own identifier (orderRef, externalRef): printable ASCII, as POS systems send them. */
 export const reference = z
   .string()

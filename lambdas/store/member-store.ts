@@ -1,9 +1,9 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DueDates } from '../domain/due.ts';
-import type { PurchaseHistory } from '../domain/purchase-history.ts';
 import { TooManyConcurrentUpdatesError } from '../domain/errors.ts';
 import { type MemberPoints, memberPointsOf } from '../domain/member-ledger.ts';
+import type { PurchaseHistory } from '../domain/purchase-history.ts';
 import type { Store } from './client.ts';
 import { setClause } from './expressions.ts';
 import { type DueKind, dueIndexOf, keys, shardOf } from './keys.ts';
@@ -138,6 +138,31 @@ export function updateMember(
       ConditionExpression: 'version = :version AND #status = :active',
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
+    },
+  };
+}
+
+/** A member's purchase history replaced (an import), at the version it was computed from. */
+export function setPurchases(
+  store: Store,
+  member: MemberRecord,
+  purchases: PurchaseHistory,
+  now: string,
+): TransactItem {
+  return {
+    Update: {
+      TableName: store.tableName,
+      Key: keys.member(member.id),
+      UpdateExpression: 'SET purchases = :purchases, version = :next, updatedAt = :now',
+      ConditionExpression: 'version = :version AND #status = :active',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':purchases': purchases,
+        ':next': member.version + 1,
+        ':version': member.version,
+        ':now': now,
+        ':active': 'active',
+      },
     },
   };
 }

@@ -316,6 +316,21 @@ const attempts: Record<string, () => Promise<{ response: ApiResponse; allowed: n
     }),
     allowed: [404],
   }),
+  'POST /v1/imports/transactions': async () => ({
+    // Imports are the operator's: a partner may not create members or history under A's references.
+    response: await asB('POST', '/v1/imports/transactions', {
+      rawBody: JSON.stringify({
+        externalRef: a.ref,
+        partnerId: 'brand-a',
+        amountMinor: 100,
+        currency: 'USD',
+        occurredAt: '2026-01-01T00:00:00Z',
+        orderRef: 'b-import-1',
+      }),
+      headers: { 'content-type': 'application/x-ndjson' },
+    }),
+    allowed: [403],
+  }),
   'POST /v1/jobs/{name}': async () => ({
     response: await asB('POST', '/v1/jobs/expire-points', { body: {} }),
     allowed: [403],

@@ -14,14 +14,24 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export function jsonBody(): HttpMiddleware {
   return {
     before: (request) => {
-      if (!request.internal.route?.body) return;
+      const route = request.internal.route;
+      if (!route?.body) return;
       const { event } = request;
       const raw = event.body
         ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8')
         : Buffer.alloc(0);
-      if (raw.byteLength > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+      const maxBytes = route.textBody?.maxBytes ?? MAX_BODY_BYTES;
+      if (raw.byteLength > maxBytes) throw new PayloadTooLargeError(maxBytes);
       const text = decodeUtf8(raw);
       if (text === undefined) throw new MalformedJsonError('The request body is not valid UTF-8.');
+      if (route.textBody) {
+        const mediaType = event.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+        if (text.trim() !== '' && !route.textBody.mediaTypes.includes(mediaType ?? '')) {
+          throw new UnsupportedMediaTypeError(event.headers['content-type'], route.textBody.mediaTypes);
+        }
+        request.internal.rawBody = text;
+        return;
+      }
       if (text.trim() === '') {
         request.internal.rawBody = {};
         return;
