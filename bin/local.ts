@@ -1,10 +1,12 @@
 /**
  * `npm start`: DynamoDB Local persisted in .data/, the table and an admin key created on first
- * start, and the API served on http://localhost:$PORT through the same handlers as on AWS.
+ * start, and the API served on http://localhost:$PORT through the same handlers as on AWS. The
+ * table's stream is polled by the same event publisher, into .data/events.ndjson (and, with
+ * LOYALTY_EVENTS_WEBHOOK, POSTed to that URL).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { currentTime, startClockAt } from '../lambdas/config/clock.ts';
 import { ensureAdminKey } from '../lambdas/services/api-keys.ts';
 import { createStore } from '../lambdas/store/client.ts';
@@ -17,10 +19,13 @@ import {
   startDynamoDbLocal,
 } from '../local/dynamodb-local.ts';
 import { type LocalServer, startLocalServer } from '../local/server.ts';
+import { type StreamPoller, startStreamPoller } from '../local/stream-poller.ts';
+import { startWebhookDeliverer, type WebhookDeliverer } from '../local/webhook.ts';
 
 const dataDir = resolve(process.env.LOYALTY_DATA_DIR ?? '.data');
 const port = Number(process.env.PORT ?? 3000);
 const tableName = process.env.TABLE_NAME ?? 'loyalty';
+const webhook = process.env.LOYALTY_EVENTS_WEBHOOK?.trim() || undefined;
 
 function fail(message: string): never {
   console.error(`\n✖ ${message}\n`);
@@ -54,6 +59,9 @@ async function main() {
       `Port ${port} is already in use (another \`npm start\`?). Stop it, or run with PORT=3001 npm start.`,
     );
   }
+  if (webhook && !/^https?:\/\/[^/]/i.test(webhook)) {
+    fail(`LOYALTY_EVENTS_WEBHOOK=${webhook} is not an http:// or https:// URL.`);
+  }
   mkdirSync(dataDir, { recursive: true });
   // LOYALTY_CLOCK starts the API's clock at another instant (never set on AWS): see the README.
   const clock = process.env.LOYALTY_CLOCK?.trim();
@@ -67,12 +75,17 @@ async function main() {
 
   let dynamo: DynamoDbLocal | undefined;
   let server: LocalServer | undefined;
+  let poller: StreamPoller | undefined;
+  let deliverer: WebhookDeliverer | undefined;
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`\n${signal}: stopping the API and DynamoDB Local…`);
+    console.log(`\n${signal}: stopping the API, the event publisher and DynamoDB Local…`);
     await server?.close();
+    // Both keep their place on disk (checkpoint, webhook offset): the next start carries on from it.
+    await deliverer?.stop();
+    await poller?.stop();
     await dynamo?.stop();
     process.exit(0);
   };
@@ -110,9 +123,21 @@ async function main() {
     fail(`Could not listen on port ${port}: ${error instanceof Error ? error.message : String(error)}`);
   }
 
+  // Events: the table's stream, polled by the same publisher as on AWS, into events.ndjson; the
+  // webhook is fed from that file, so neither a slow webhook nor the poller ever holds up the API.
+  let events: string;
+  try {
+    poller = await startStreamPoller({ endpoint: dynamo.endpoint, tableName, dataDir });
+    if (webhook) deliverer = startWebhookDeliverer({ url: webhook, dataDir });
+    events = `${displayPath(poller.file)} (webhook: ${webhook ?? 'none'})`;
+  } catch (error) {
+    events = `not published: ${error instanceof Error ? error.message : String(error)}`;
+  }
+
   console.log(`
 Loyalty API listening on ${server.url}
   DynamoDB Local  ${dynamo.endpoint} (table "${tableName}" ${created ? 'created' : 'reused'}, data in ${dataDir})
+  Events          ${events}
   Clock           ${clock ? `${currentTime().toISOString()} (LOYALTY_CLOCK=${clock}, running on)` : 'system time'}
   Admin key       ${admin.key}
                   (${admin.source}${keyState === 'revoked' ? '; WARNING: this key was revoked and will get 401' : ''})
@@ -122,6 +147,12 @@ Try it:
 
 Ctrl-C stops the API and DynamoDB Local.
 `);
+}
+
+/** A path under the working directory as a relative one (`.data/events.ndjson`), else as it is. */
+function displayPath(path: string): string {
+  const inside = relative(process.cwd(), path);
+  return inside && !inside.startsWith('..') && !isAbsolute(inside) ? inside : path;
 }
 
 await main();

@@ -54,6 +54,7 @@ export function eventOfRecord(record: DynamoDBRecord): LoyaltyEvent | undefined 
   if (record.eventName !== 'INSERT' || !image) return undefined;
   const item = unmarshall(image as Record<string, AttributeValue>);
   if (item.entity === 'event') return outboxEventOf(item);
+  if (item.entity === 'member') return enrolmentOf(item);
   if (item.entity !== 'ledger') return undefined;
 
   // The entry's `txn` map is the transaction as the API shows it: the event is built from it alone.
@@ -71,6 +72,31 @@ export function eventOfRecord(record: DynamoDBRecord): LoyaltyEvent | undefined 
     partnerId: (txn.partnerId as string | null | undefined) ?? null,
     // The transaction as the API shows it (stored entries leave their null fields out).
     data: transactionViewOf(txn),
+  };
+}
+
+/**
+ * `member.enrolled`: a member item is inserted exactly once, when the member is enrolled (by the
+ * API or an import), so its insert is the event; the id follows from the member's (`mem_X` → `evt_X`).
+ */
+function enrolmentOf(item: Record<string, unknown>): LoyaltyEvent {
+  const memberId = String(item.id ?? '');
+  if (!memberId.startsWith('mem_')) {
+    throw new Error(`malformed member item ${JSON.stringify({ pk: item.pk, sk: item.sk })}`);
+  }
+  return {
+    id: `evt_${memberId.slice('mem_'.length)}`,
+    type: 'member.enrolled',
+    version: 1,
+    occurredAt: String(item.createdAt),
+    memberId,
+    partnerId: (item.enrolledBy as string | null | undefined) ?? null,
+    data: {
+      memberId,
+      enrolledAt: item.enrolledAt,
+      channel: (item.channel as string | null | undefined) ?? null,
+      source: (item.enrolledVia as string | undefined) ?? 'api',
+    },
   };
 }
 

@@ -30,6 +30,11 @@ export const MAX_REJECTED_LISTED = 1000;
 
 export const importResponse = z.object({
   id: z.string(),
+  /**
+   * False when the call's time ran out before every line was written: send the same body again
+   * to continue (what was imported is skipped). `imported` counts this call's writes.
+   */
+  complete: z.boolean(),
   /** Valid lines: imported now, or imported before (a re-import changes nothing). */
   accepted: z.int(),
   imported: z.int(),

@@ -5,8 +5,9 @@
  * (partner, orderRef), so importing a file again changes nothing.
  *
  * History-only imports write per customer, not per purchase, and many customers per transaction:
- * a new customer is its member item (with the purchase history folded in), its externalRef guard
- * (which records the orderRefs imported) and its `member.enrolled` event; a known customer is an
+ * a new customer is its member item (with the purchase history folded in; its insert is the
+ * `member.enrolled` event) and its externalRef guard (which records the orderRefs imported); a known
+ * customer is an
  * update of its history at the version read and the guard's new orderRefs. Everything a
  * customer's lines change commits together, so a crash or a retry never counts a purchase twice.
  */
@@ -31,11 +32,10 @@ import {
   putNewMember,
   setPurchases,
 } from '../store/member-store.ts';
-import { putOutboxEvent } from '../store/outbox.ts';
 import { listPartners } from '../store/partner-store.ts';
 import { getProgram, type ProgramRecord } from '../store/program-store.ts';
 import { type TransactItem, TransactionCancelledError, transactWrite } from '../store/transactions.ts';
-import { type RequestContext, respond, type UseCaseResponse } from './context.ts';
+import { type RequestContext, respond, type UseCaseResponse, withinDeadline } from './context.ts';
 import { earnPoints } from './earn.ts';
 import { jitter } from './retry.ts';
 
@@ -73,9 +73,10 @@ export async function importTransactions(
     : await importHistory(ctx, customers, program);
   return respond(200, {
     id: newId('imp', Date.parse(ctx.now)),
+    complete: outcome.complete,
     accepted: accepted.length,
     imported: outcome.imported,
-    alreadyImported: accepted.length - outcome.imported - outcome.refused.length,
+    alreadyImported: outcome.skipped,
     membersCreated: outcome.membersCreated,
     rejectedCount: rejected.length + outcome.refused.length,
     rejected: [...rejected, ...outcome.refused].sort((a, b) => a.line - b.line).slice(0, MAX_REJECTED_LISTED),
@@ -216,7 +217,11 @@ function byCustomer(accepted: Accepted[]): Customer[] {
 }
 
 interface Outcome {
+  /** False when the call's time ran out first: sending the same lines again continues. */
+  complete: boolean;
   imported: number;
+  /** Lines found imported before (counted as the work went; exact when complete). */
+  skipped: number;
   membersCreated: number;
   refused: Rejected[];
 }
@@ -335,6 +340,9 @@ function newCustomerUnit(
     updatedAt: ctx.now,
     erasedAt: null,
     indexed: {},
+    // Its insert is the member.enrolled event (see event-publisher.ts).
+    enrolledBy: customer.partnerId,
+    enrolledVia: 'import',
     ...(history.length > 0 ? { purchases: fold(null, history) } : {}),
   };
   return {
@@ -350,14 +358,6 @@ function newCustomerUnit(
         history.map((line) => line.orderRef),
       ),
       putNewMember(ctx.store, member),
-      putOutboxEvent(ctx.store, `member.enrolled#${member.id}`, {
-        id: newId('evt', Date.parse(ctx.now)),
-        type: 'member.enrolled',
-        occurredAt: ctx.now,
-        memberId: member.id,
-        partnerId: customer.partnerId,
-        data: { memberId: member.id, enrolledAt, channel: null, source: 'import' },
-      }),
     ],
   };
 }
@@ -373,11 +373,20 @@ async function importHistory(
 ): Promise<Outcome> {
   let imported = 0;
   let membersCreated = 0;
+  let skipped = 0;
+  let complete = true;
   let pending = customers;
   for (let attempt = 0; pending.length > 0; attempt++) {
-    if (attempt >= ATTEMPTS) throw new Error(`import: ${pending.length} customers kept conflicting`);
+    if (attempt >= ATTEMPTS || !withinDeadline(ctx)) {
+      complete = false;
+      break;
+    }
     if (attempt > 0) await jitter(attempt);
     const units = await planUnits(ctx, pending, program);
+    if (attempt === 0) {
+      const lines = pending.reduce((total, customer) => total + customer.lines.length, 0);
+      skipped = lines - units.reduce((total, unit) => total + unit.imported, 0);
+    }
     const batches: Unit[][] = [];
     let batch: Unit[] = [];
     let size = 0;
@@ -393,6 +402,11 @@ async function importHistory(
     if (batch.length > 0) batches.push(batch);
     const retry: Customer[] = [];
     await inParallel(batches, 4, async (units) => {
+      // Out of time: what is left goes with the next call (the same lines, sent again).
+      if (!withinDeadline(ctx)) {
+        complete = false;
+        return;
+      }
       try {
         await transactWrite(
           ctx.store,
@@ -409,9 +423,9 @@ async function importHistory(
         retry.push(...units.map((unit) => unit.customer));
       }
     });
-    pending = retry;
+    pending = complete ? retry : [];
   }
-  return { imported, membersCreated, refused: [] };
+  return { complete, imported, skipped, membersCreated, refused: [] };
 }
 
 /**
@@ -430,6 +444,8 @@ async function importWithPoints(
     customers.map((c) => keys.externalRef(c.partnerId, c.externalRef)),
   );
   let imported = 0;
+  let replayed = 0;
+  let complete = true;
   const refused: Rejected[] = [];
   const lines = customers.flatMap((customer) => {
     const guard = guards.get(keyOf(keys.externalRef(customer.partnerId, customer.externalRef)));
@@ -440,6 +456,10 @@ async function importWithPoints(
       .map((line) => ({ line, memberId: String(guard?.memberId) }));
   });
   await inParallel(lines, 4, async ({ line, memberId }) => {
+    if (!withinDeadline(ctx)) {
+      complete = false;
+      return;
+    }
     const request = {
       partnerId: line.partnerId,
       amountMinor: line.amountMinor,
@@ -462,13 +482,16 @@ async function importWithPoints(
         memberId,
         request,
       );
-      if (!earned.replayed) imported += 1;
+      if (earned.replayed) replayed += 1;
+      else imported += 1;
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
       refused.push({ line: line.line, problem: error.message });
     }
   });
-  return { imported, membersCreated: created, refused };
+  const skipped =
+    customers.reduce((total, customer) => total + customer.lines.length, 0) - lines.length + replayed;
+  return { complete, imported, skipped, membersCreated: created, refused };
 }
 
 /** Enrol the customers not seen before (no history: the earns that follow record it). */

@@ -17,7 +17,6 @@ import {
   putNewMember,
   updateProfile,
 } from '../store/member-store.ts';
-import { putOutboxEvent } from '../store/outbox.ts';
 import { getProgram, type ProgramRecord } from '../store/program-store.ts';
 import { type RequestContext, respond, type UseCaseResponse } from './context.ts';
 import { createResource } from './create-resource.ts';
@@ -92,25 +91,17 @@ export async function enrolMember(ctx: RequestContext, body: CreateMemberBody): 
     updatedAt: ctx.now,
     erasedAt: null,
     indexed: {},
+    // Its insert is the member.enrolled event (see event-publisher.ts): no outbox item needed.
+    enrolledBy: ctx.principal.role === 'partner' ? ctx.principal.partnerId : null,
   };
-  const items = [
-    putNewMember(ctx.store, member),
-    putOutboxEvent(ctx.store, `member.enrolled#${member.id}`, {
-      id: newId('evt', Date.parse(ctx.now)),
-      type: 'member.enrolled',
-      occurredAt: ctx.now,
-      memberId: member.id,
-      partnerId: ctx.principal.role === 'partner' ? ctx.principal.partnerId : null,
-      data: { memberId: member.id, enrolledAt, channel: member.channel },
-    }),
-  ];
+  const items = [putNewMember(ctx.store, member)];
   if (body.externalRef) items.push(putExternalRef(ctx.store, namespace, body.externalRef, member.id));
   return createResource(
     ctx,
     items,
     { status: 201, body: memberViewFor(member, ctx.principal, ctx.now, program) },
     (index) =>
-      index === 2
+      index === 1
         ? new ConflictError(`A member with externalRef ${body.externalRef} already exists.`)
         : undefined,
   );

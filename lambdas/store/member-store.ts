@@ -26,6 +26,10 @@ export interface MemberRecord {
   erasedAt: string | null;
   /** The due index attributes as stored (gsi4pk…gsi8sk): a job rewrites them only if they moved. */
   indexed: Record<string, string>;
+  /** The partner whose key (or import) enrolled the member (null: an admin): its member.enrolled. */
+  enrolledBy?: string | null;
+  /** `import` for members created on first sight by an import (absent: the API). */
+  enrolledVia?: 'import';
   /** What the churn model reads: purchase days and spend (absent until the first purchase). */
   purchases?: PurchaseHistory | null;
 }

@@ -109,6 +109,65 @@ describe('npm start', () => {
     await stop(started);
   });
 
+  it("publishes events from the table stream: an earn shows up in the data folder's events.ndjson", async () => {
+    const started = await start();
+    expect(started.output()).toMatch(/Events\s+\S*events\.ndjson \(webhook: none\)/);
+    const post = async (path: string, body: unknown) => {
+      const response = await fetch(`${started.url}${path}`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${started.adminKey}`,
+          'content-type': 'application/json',
+          'idempotency-key': `events-${path}`,
+        },
+        body: JSON.stringify(body),
+      });
+      expect(response.status).toBeLessThan(300);
+      // biome-ignore lint/suspicious/noExplicitAny: responses are read field by field
+      return (await response.json()) as Record<string, any>;
+    };
+    await post('/v1/partners', {
+      id: 'events-shop',
+      name: 'Events shop',
+      earnRule: { pointsPerUnit: 1, unitMinor: 100 },
+      fundingRateMinor: 1,
+      reimbursementRateMinor: 1,
+    });
+    const member = await post('/v1/members', {});
+    const earned = await post(`/v1/members/${member.id}/earn`, {
+      partnerId: 'events-shop',
+      amountMinor: 1_234,
+      currency: 'USD',
+      orderRef: 'events-1',
+    });
+    const eventId = `evt_${String(earned.transaction.id).slice('txn_'.length)}`;
+
+    const file = join(dataDir, 'events.ndjson');
+    const events = () =>
+      (existsSync(file) ? readFileSync(file, 'utf8') : '')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { id: string; type: string; memberId?: string });
+    const deadline = Date.now() + 5_000;
+    while (!events().some((event) => event.id === eventId)) {
+      if (Date.now() > deadline) throw new Error(`${eventId} not in ${file}: ${started.output()}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(events().filter((event) => event.id === eventId)).toEqual([
+      expect.objectContaining({
+        type: 'points.earned',
+        memberId: member.id,
+        partnerId: 'events-shop',
+        data: expect.objectContaining({ points: 12 }),
+      }),
+    ]);
+    // The member enrolled by the first start is there too, once: the stream was read across restarts.
+    expect(
+      events().filter((event) => event.type === 'member.enrolled' && event.memberId === memberId),
+    ).toHaveLength(1);
+    expect(await stop(started)).toBe(0);
+  });
+
   it('accepts LOYALTY_BOOTSTRAP_ADMIN_KEY as the admin key', async () => {
     const started = await start({ LOYALTY_BOOTSTRAP_ADMIN_KEY: 'my-local-admin-key-0123456789abcdef' });
     expect(started.adminKey).toBe('my-local-admin-key-0123456789abcdef');

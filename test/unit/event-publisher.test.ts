@@ -72,9 +72,36 @@ describe('eventOfRecord', () => {
     expect(eventOfRecord(entry)?.partnerId).toBeNull();
   });
 
-  it('ignores modifications and items that are not ledger entries', () => {
+  it('ignores modifications and items that carry no event', () => {
     expect(eventOfRecord({ ...ledgerInsert('txn_5'), eventName: 'MODIFY' })).toBeUndefined();
-    expect(eventOfRecord(ledgerInsert('txn_6', 'earn', { entity: 'member' }))).toBeUndefined();
+    expect(eventOfRecord(ledgerInsert('txn_6', 'earn', { entity: 'aggregate' }))).toBeUndefined();
+  });
+
+  it('makes a member item insert its member.enrolled event, with an id derived from the member id', () => {
+    const record = ledgerInsert('txn_9', 'earn', {
+      entity: 'member',
+      id: 'mem_01KABC',
+      createdAt: '2026-11-01T10:00:00.000Z',
+      enrolledAt: '2026-11-01T09:00:00.000Z',
+      channel: 'app',
+      enrolledBy: 'shop',
+      enrolledVia: 'import',
+    });
+    expect(eventOfRecord(record)).toEqual({
+      id: 'evt_01KABC',
+      type: 'member.enrolled',
+      version: 1,
+      occurredAt: '2026-11-01T10:00:00.000Z',
+      memberId: 'mem_01KABC',
+      partnerId: 'shop',
+      data: {
+        memberId: 'mem_01KABC',
+        enrolledAt: '2026-11-01T09:00:00.000Z',
+        channel: 'app',
+        source: 'import',
+      },
+    });
+    expect(eventOfRecord({ ...record, eventName: 'MODIFY' })).toBeUndefined();
   });
 
   it('refuses a ledger entry without a transaction id', () => {
