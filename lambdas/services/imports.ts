@@ -257,23 +257,23 @@ async function planUnits(
     ctx,
     customers.map((c) => keys.externalRef(c.partnerId, c.externalRef)),
   );
+  // A known customer's lines not imported before; only these need reading further.
   const known = customers.flatMap((customer) => {
     const guard = guards.get(keyOf(keys.externalRef(customer.partnerId, customer.externalRef)));
-    return guard ? [{ customer, guard }] : [];
+    if (!guard) return [];
+    const imported = (guard.importedOrders as Set<string> | undefined) ?? new Set<string>();
+    const fresh = customer.lines.filter((line) => !imported.has(line.orderRef));
+    return fresh.length > 0 ? [{ customer, guard, fresh }] : [];
   });
   // Known members may have earned some of these orders live: their order guards say so.
   const [members, orders] = await Promise.all([
+    readAll(ctx, [...new Set(known.map(({ guard }) => String(guard.memberId)))].map((id) => keys.member(id))),
     readAll(
       ctx,
-      [...new Set(known.map(({ guard }) => String(guard.memberId)))].map((id) => keys.member(id)),
-    ),
-    readAll(
-      ctx,
-      known.flatMap(({ customer }) =>
-        customer.lines.map((line) => keys.order(line.partnerId, line.orderRef)),
-      ),
+      known.flatMap(({ fresh }) => fresh.map((line) => keys.order(line.partnerId, line.orderRef))),
     ),
   ]);
+  const freshOf = new Map(known.map(({ customer, fresh }) => [customer, fresh]));
   const units: Unit[] = [];
   for (const customer of customers) {
     const guard = guards.get(keyOf(keys.externalRef(customer.partnerId, customer.externalRef)));
@@ -281,9 +281,8 @@ async function planUnits(
       units.push(newCustomerUnit(ctx, customer, program));
       continue;
     }
-    const imported = new Set((guard.importedOrders as Set<string> | undefined) ?? []);
-    const fresh = customer.lines.filter(
-      (line) => !imported.has(line.orderRef) && !orders.has(keyOf(keys.order(line.partnerId, line.orderRef))),
+    const fresh = (freshOf.get(customer) ?? []).filter(
+      (line) => !orders.has(keyOf(keys.order(line.partnerId, line.orderRef))),
     );
     const item = members.get(keyOf(keys.member(String(guard.memberId))));
     if (fresh.length === 0 || !item) continue;
