@@ -1,5 +1,7 @@
 /** The shape of bench/results.json, and its rendering as plain-text tables. */
+
 import type { OperationCapacity } from './capacity.ts';
+import type { CdnowImportResult } from './cdnow-import.ts';
 import type { ExpireJobResult } from './expire-job.ts';
 import type { JobBenchConfig, JobComparison, JobWorldResult } from './job-bench.ts';
 import type { Breakdown, PairResult } from './latency.ts';
@@ -48,6 +50,8 @@ export interface Results {
   expireJob: ExpireJobResult;
   /** The subscription-renewals job on a small and a big world with the same subscriptions due. */
   renewalsJob: RenewalsJobResult;
+  /** CDNOW_master imported through the local server, again, and the churn model fitted on it. */
+  cdnowImport: CdnowImportResult;
   functions: FunctionResult[];
   durationS: number;
 }
@@ -60,6 +64,7 @@ export function renderReport(results: Results): string {
     capacitySection(results.capacity, results.target),
     expireJobSection(results.expireJob),
     renewalsJobSection(results.renewalsJob),
+    cdnowImportSection(results.cdnowImport),
     functionsSection(results.functions),
   ].join('\n\n');
 }
@@ -187,6 +192,16 @@ function renewalsJobSection(job: RenewalsJobResult): string {
     timeRatio: 'the median runs',
     notes: [job.note],
   });
+}
+
+function cdnowImportSection(run: CdnowImportResult): string {
+  const fit = run.fit;
+  return [
+    `CDNOW_master import through the local server (${run.purchases.toLocaleString('en-US')} purchases, ${run.customers.toLocaleString('en-US')} customers, ${run.parts} part(s), ${(run.bytes / 1e6).toFixed(1)} MB)`,
+    `  import ${run.importS} s in ${run.importCalls} call(s) (target < ${run.target.importS} s: ${run.target.met ? 'met' : 'NOT met'}), ${run.membersCreated} members created`,
+    `  the same file again: ${run.reimportS} s, ${run.reimported} imported`,
+    `  fit over the imported histories (calibration 1997-09-30): ${run.fitS} s; BG/NBD r ${fit.r}, α ${fit.alpha}, a ${fit.a}, b ${fit.b}; Gamma-Gamma p ${fit.p}, q ${fit.q}, v ${fit.v}`,
+  ].join('\n');
 }
 
 /** A job's small and big worlds side by side, big / small below, then its requests by type. */

@@ -1,7 +1,8 @@
 /**
  * The project's benchmark (`npm run bench`, see bench/README.md): handler vs raw DynamoDB latency
  * for earn and redeem, capacity units per operation, the expire-points and subscription-renewals
- * jobs on a small and a big world, bundle size and cold import per function.
+ * jobs on a small and a big world, the CDNOW_master import and fit, bundle size and cold import
+ * per function.
  * Writes bench/results.json and prints a table and the JSON.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -70,6 +71,10 @@ async function main(): Promise<void> {
     const { measureRenewalsJob } = await import('./renewals-job.ts');
     return measureRenewalsJob(endpoint, RENEWALS_JOB, progress);
   });
+  const cdnowImport = await onItsOwnDynamoDbLocal('the CDNOW import', async (endpoint) => {
+    const { measureCdnowImport } = await import('./cdnow-import.ts');
+    return measureCdnowImport(endpoint, progress);
+  });
   const functions = await measureFunctions();
   const { earn, redeem } = database.latencyMs;
   const target = {
@@ -100,6 +105,7 @@ async function main(): Promise<void> {
     ...database,
     expireJob,
     renewalsJob,
+    cdnowImport,
     functions,
     durationS: round((performance.now() - startedAt) / 1000, 1),
   };

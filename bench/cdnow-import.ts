@@ -1,0 +1,175 @@
+/**
+ * CDNOW_master (69,659 purchases of 23,570 customers, test/fixtures/cdnow) imported through the
+ * local server, as a new user would send it: CSV parts of at most 6 MB to POST
+ * /v1/imports/transactions, timed whole; then the same file again (a re-import changes nothing),
+ * and the churn model fitted over the imported histories.
+ */
+import { randomBytes } from 'node:crypto';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { compress, fitBgNbd, fitGammaGamma } from '../lambdas/domain/customer-base.ts';
+import { modelInputs } from '../lambdas/domain/purchase-history.ts';
+import { MAX_IMPORT_BYTES } from '../lambdas/schemas/imports.ts';
+import { ensureAdminKey } from '../lambdas/services/api-keys.ts';
+import { createStore } from '../lambdas/store/client.ts';
+import { memberFromItem } from '../lambdas/store/member-store.ts';
+import { ensureTable, LOCAL_CREDENTIALS } from '../local/dynamodb-local.ts';
+import { startLocalServer } from '../local/server.ts';
+import { cdnowCsv, cdnowPurchases } from '../test/support/cdnow.ts';
+import { round } from './stats.ts';
+
+export interface CdnowImportResult {
+  method: string;
+  purchases: number;
+  customers: number;
+  parts: number;
+  bytes: number;
+  importS: number;
+  importCalls: number;
+  reimportS: number;
+  imported: number;
+  membersCreated: number;
+  reimported: number;
+  fitS: number;
+  fit: { r: number; alpha: number; a: number; b: number; p: number; q: number; v: number };
+  target: { importS: number; met: boolean };
+}
+
+/** Split a CSV body (header + rows) into parts of at most `max` bytes, each with the header. */
+function parts(csv: string, max: number): string[] {
+  const [header, ...rows] = csv.trimEnd().split('\n');
+  const out: string[] = [];
+  let current: string[] = [];
+  let size = (header?.length ?? 0) + 1;
+  for (const row of rows) {
+    if (size + row.length + 1 > max && current.length > 0) {
+      out.push(`${header}\n${current.join('\n')}\n`);
+      current = [];
+      size = (header?.length ?? 0) + 1;
+    }
+    current.push(row);
+    size += row.length + 1;
+  }
+  if (current.length > 0) out.push(`${header}\n${current.join('\n')}\n`);
+  return out;
+}
+
+export async function measureCdnowImport(
+  endpoint: string,
+  progress: (message: string) => void,
+): Promise<CdnowImportResult> {
+  const tableName = 'cdnow-import';
+  await ensureTable(endpoint, tableName);
+  process.env.TABLE_NAME = tableName;
+  process.env.DYNAMODB_ENDPOINT = endpoint;
+  process.env.AWS_ACCESS_KEY_ID ??= LOCAL_CREDENTIALS.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY ??= LOCAL_CREDENTIALS.secretAccessKey;
+  process.env.AWS_REGION ??= 'us-east-1';
+  const store = createStore({ tableName, endpoint });
+  const adminKey = `lk_admin_${randomBytes(32).toString('base64url')}`;
+  await ensureAdminKey(store, adminKey, new Date().toISOString());
+  const server = await startLocalServer({ port: 0 });
+  try {
+    const call = async (method: string, path: string, body: string, contentType: string) => {
+      const response = await fetch(server.url + path, {
+        method,
+        headers: { authorization: `Bearer ${adminKey}`, 'content-type': contentType },
+        body,
+      });
+      const json = (await response.json()) as Record<string, number | boolean>;
+      if (!response.ok)
+        throw new Error(`${method} ${path} answered ${response.status}: ${JSON.stringify(json)}`);
+      return json;
+    };
+    await call(
+      'POST',
+      '/v1/partners',
+      JSON.stringify({
+        id: 'cdnow',
+        name: 'CDNOW',
+        earnRule: { pointsPerUnit: 1, unitMinor: 100 },
+        fundingRateMinor: 1,
+        reimbursementRateMinor: 1,
+      }),
+      'application/json',
+    );
+    const purchases = cdnowPurchases('master');
+    const csv = cdnowCsv(purchases, 'cdnow');
+    const bodies = parts(csv, MAX_IMPORT_BYTES);
+    const importAll = async () => {
+      const totals = { imported: 0, membersCreated: 0, rejected: 0, calls: 0 };
+      for (const body of bodies) {
+        // A call that runs out of time answers complete: false; the same part again continues.
+        for (let call_ = 0; call_ < 20; call_++) {
+          const answer = await call('POST', '/v1/imports/transactions', body, 'text/csv');
+          totals.imported += Number(answer.imported ?? 0);
+          totals.membersCreated += Number(answer.membersCreated ?? 0);
+          totals.calls += 1;
+          if (answer.complete) {
+            totals.rejected += Number(answer.rejectedCount ?? 0);
+            break;
+          }
+        }
+      }
+      if (totals.rejected > 0) throw new Error(`${totals.rejected} CDNOW lines were rejected`);
+      return totals;
+    };
+    progress(`importing CDNOW_master: ${purchases.length} purchases in ${bodies.length} part(s)`);
+    let started = performance.now();
+    const first = await importAll();
+    const importS = (performance.now() - started) / 1000;
+    progress(`imported in ${importS.toFixed(1)} s; importing it again`);
+    started = performance.now();
+    const again = await importAll();
+    const reimportS = (performance.now() - started) / 1000;
+
+    progress('fitting BG/NBD and Gamma-Gamma over the imported histories (calibration 1997-09-30)');
+    started = performance.now();
+    const inputs = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await store.db.send(
+        new ScanCommand({
+          TableName: tableName,
+          FilterExpression: 'entity = :member',
+          ExpressionAttributeValues: { ':member': 'member' },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const summary = modelInputs(memberFromItem(item).purchases, '1997-09-30');
+        if (summary) inputs.push(summary);
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    const bgnbd = fitBgNbd(compress(inputs));
+    const gammaGamma = fitGammaGamma(inputs.map((i) => ({ x: i.x, meanSpend: i.meanSpendMinor / 100 })));
+    const fitS = (performance.now() - started) / 1000;
+    return {
+      method:
+        'CSV parts of ≤ 6 MB POSTed to the in-process local server (the handlers npm start runs) over DynamoDB Local; timed whole; then the same parts again; then a Scan of the members and both fits',
+      purchases: purchases.length,
+      customers: new Set(purchases.map((p) => p.customer)).size,
+      parts: bodies.length,
+      bytes: Buffer.byteLength(csv),
+      importS: round(importS, 1),
+      importCalls: first.calls,
+      reimportS: round(reimportS, 1),
+      imported: first.imported,
+      membersCreated: first.membersCreated,
+      reimported: again.imported,
+      fitS: round(fitS, 1),
+      fit: {
+        r: round(bgnbd.r, 4),
+        alpha: round(bgnbd.alpha, 4),
+        a: round(bgnbd.a, 4),
+        b: round(bgnbd.b, 4),
+        p: round(gammaGamma.p, 4),
+        q: round(gammaGamma.q, 4),
+        v: round(gammaGamma.v, 4),
+      },
+      target: { importS: 60, met: importS < 60 },
+    };
+  } finally {
+    await server.close();
+  }
+}
