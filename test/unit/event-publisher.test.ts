@@ -97,7 +97,6 @@ describe('eventOfRecord', () => {
       data: {
         memberId: 'mem_01KABC',
         enrolledAt: '2026-11-01T09:00:00.000Z',
-        channel: 'app',
         source: 'import',
       },
     });
