@@ -7,6 +7,7 @@ import type * as z from 'zod';
 import * as apiKeys from '../schemas/api-keys.ts';
 import type { Role, Scope } from '../schemas/common.ts';
 import { listOf } from '../schemas/common.ts';
+import * as events from '../schemas/events.ts';
 import * as imports from '../schemas/imports.ts';
 import * as jobs from '../schemas/jobs.ts';
 import * as members from '../schemas/members.ts';
@@ -78,6 +79,7 @@ export const routeGroups = {
     description: 'Paid membership: plans, subscriptions, payments, cancellations',
   },
   reports: { entry: 'reports', writes: false, description: 'Finance reports' },
+  events: { entry: 'events', writes: false, description: 'The events feed' },
   imports: {
     entry: 'imports',
     writes: true,
@@ -618,6 +620,17 @@ export const routes = [
     params: subscriptions.subscriptionParams,
     body: subscriptions.cancelBody,
     response: subscriptions.subscriptionResponse,
+  },
+  {
+    operationId: 'listEvents',
+    method: 'GET',
+    path: '/v1/events',
+    group: 'events',
+    summary: 'Replay the events feed in order, after a cursor (a partner key reads its own events)',
+    access: { roles: ADMIN_PARTNER, scope: 'events:read' },
+    successStatus: 200,
+    query: events.eventsQuery,
+    response: events.eventsResponse,
   },
   {
     operationId: 'importTransactions',

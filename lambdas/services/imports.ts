@@ -267,7 +267,10 @@ async function planUnits(
   });
   // Known members may have earned some of these orders live: their order guards say so.
   const [members, orders] = await Promise.all([
-    readAll(ctx, [...new Set(known.map(({ guard }) => String(guard.memberId)))].map((id) => keys.member(id))),
+    readAll(
+      ctx,
+      [...new Set(known.map(({ guard }) => String(guard.memberId)))].map((id) => keys.member(id)),
+    ),
     readAll(
       ctx,
       known.flatMap(({ fresh }) => fresh.map((line) => keys.order(line.partnerId, line.orderRef))),

@@ -111,6 +111,19 @@ export const keys = {
   /** sub_ id → member (immutable), and the final state of a subscription a later one replaced. */
   subscription: (subscriptionId: string) => ({ pk: `SUB#${subscriptionId}`, sk: 'SUB' }),
 
+  /**
+   * The events feed entry of an item that carries an event: gsi9 `FEED#<shard>` / `<eventId>`, and
+   * for an event with a partner gsi10 `FEED#<partnerId>#<shard>` / `<eventId>`. The shard is the
+   * event id's hash, so a busy second's events spread over every shard.
+   */
+  feed: (eventId: string, partnerId: string | null | undefined) => ({
+    gsi9pk: feedPartition(null, shardOf(eventId, FEED_SHARDS)),
+    gsi9sk: eventId,
+    ...(partnerId
+      ? { gsi10pk: feedPartition(partnerId, shardOf(eventId, FEED_SHARDS)), gsi10sk: eventId }
+      : {}),
+  }),
+
   /** Outbox item of an event that is not a ledger entry (e.g. reward.out_of_stock). */
   outboxEvent: (dedupeKey: string) => ({ pk: `EVENT#${dedupeKey}`, sk: 'EVENT' }),
 } as const;
@@ -130,6 +143,11 @@ export const dueIndexOf = {
 /** Shards of each due index: a job reads them all; each takes 1/16 of the writes. */
 export const DUE_SHARDS = 16;
 export const duePartition = (kind: DueKind, shard: number) => `DUE#${kind}#${String(shard).padStart(2, '0')}`;
+
+/** Shards of the events feed (each index partition takes ~1,000 writes/s: 16 carry 3,000/s easily). */
+export const FEED_SHARDS = 16;
+export const feedPartition = (partnerId: string | null, shard: number) =>
+  `FEED#${partnerId === null ? '' : `${partnerId}#`}${String(shard).padStart(2, '0')}`;
 
 /** Stable shard for a member: FNV-1a of its id, so one member always lands on one shard. */
 export function shardOf(memberId: string, shards = AGGREGATE_SHARDS): number {

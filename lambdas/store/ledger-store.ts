@@ -26,6 +26,7 @@ export function ledgerEntryAttributes(txn: TransactionView, extra: Record<string
     ...keys.memberHistory(txn.memberId, txn.id),
     ...(txn.partnerId ? keys.partnerHistory(txn.memberId, txn.partnerId, txn.id) : {}),
     ...keys.publicId(txn.id),
+    ...keys.feed(`evt_${txn.id.slice('txn_'.length)}`, txn.partnerId),
   };
 }
 

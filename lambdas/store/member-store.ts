@@ -46,6 +46,8 @@ export function memberFromItem(item: Record<string, unknown>): MemberRecord {
     if (typeof record[name] === 'string') indexed[name] = record[name];
     delete record[name];
   }
+  // The feed entry of its enrolment is written once, with the member, and never changes.
+  for (const name of ['gsi9pk', 'gsi9sk', 'gsi10pk', 'gsi10sk']) delete record[name];
   const stored = record as unknown as MemberRecord;
   return {
     ...stored,
@@ -74,7 +76,14 @@ export function putNewMember(store: Store, member: MemberRecord): TransactItem {
   return {
     Put: {
       TableName: store.tableName,
-      Item: { ...keys.member(member.id), entity: 'member', ...stored, ...indexed },
+      Item: {
+        ...keys.member(member.id),
+        entity: 'member',
+        ...stored,
+        ...indexed,
+        // Its insert is its member.enrolled event: listed in the events feed under that event's id.
+        ...keys.feed(`evt_${member.id.slice('mem_'.length)}`, member.enrolledBy),
+      },
       ConditionExpression: 'attribute_not_exists(pk)',
     },
   };

@@ -21,7 +21,12 @@ export function putOutboxEvent(store: Store, dedupeKey: string, event: OutboxEve
   return {
     Put: {
       TableName: store.tableName,
-      Item: { ...keys.outboxEvent(dedupeKey), entity: 'event', event: { ...event, version: 1 } },
+      Item: {
+        ...keys.outboxEvent(dedupeKey),
+        entity: 'event',
+        event: { ...event, version: 1 },
+        ...keys.feed(event.id, event.partnerId),
+      },
       ConditionExpression: 'attribute_not_exists(pk)',
     },
   };

@@ -11,6 +11,18 @@ export interface IndexDefinition {
   projection: 'KEYS_ONLY' | 'ALL' | { include: string[] };
 }
 
+/** What an event is built from (domain/events.ts eventOfItem), copied into the feed indexes. */
+const FEED_ATTRIBUTES = [
+  'entity',
+  'txn',
+  'event',
+  'id',
+  'createdAt',
+  'enrolledAt',
+  'enrolledBy',
+  'enrolledVia',
+];
+
 export const tableDefinition = {
   partitionKey: 'pk',
   sortKey: 'sk',
@@ -81,6 +93,12 @@ export const tableDefinition = {
       sortKey: 'gsi8sk',
       projection: 'KEYS_ONLY',
     },
+    // The events feed (GET /v1/events): every item that carries an event (ledger entry, outbox item,
+    // member), by event id, over 16 shards so 3,000 events/s spread below a partition's 1,000
+    // writes/s; read by merging the shards in id order. Only what `eventOfItem` reads is copied.
+    { name: 'gsi9', partitionKey: 'gsi9pk', sortKey: 'gsi9sk', projection: { include: FEED_ATTRIBUTES } },
+    // The same, per partner, for partner keys with `events:read` (events with a partnerId).
+    { name: 'gsi10', partitionKey: 'gsi10pk', sortKey: 'gsi10sk', projection: { include: FEED_ATTRIBUTES } },
   ] as IndexDefinition[],
 } as const;
 
@@ -103,6 +121,10 @@ export const keyAttributes = [
   'gsi7sk',
   'gsi8pk',
   'gsi8sk',
+  'gsi9pk',
+  'gsi9sk',
+  'gsi10pk',
+  'gsi10sk',
 ] as const;
 
 /** Input for `CreateTable` (local runtime and tests). On AWS the CDK construct creates the table. */

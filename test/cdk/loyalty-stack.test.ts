@@ -105,7 +105,7 @@ describe('ledger table', () => {
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
   });
 
-  it('has the eight GSIs: history and lookups, then the due indexes of the jobs (keys only)', () => {
+  it('has the ten GSIs: history and lookups, the due indexes of the jobs (keys only), the events feed', () => {
     // Literal, unlike the test above: dropping an index from the shared definition must fail here.
     const [[, table]] = ofType('AWS::DynamoDB::Table') as [[string, Resource]];
     const indexes = table.Properties.GlobalSecondaryIndexes as {
@@ -122,6 +122,13 @@ describe('ledger table', () => {
       ['gsi6', { ProjectionType: 'KEYS_ONLY' }],
       ['gsi7', { ProjectionType: 'KEYS_ONLY' }],
       ['gsi8', { ProjectionType: 'KEYS_ONLY' }],
+      ...['gsi9', 'gsi10'].map((name) => [
+        name,
+        {
+          ProjectionType: 'INCLUDE',
+          NonKeyAttributes: ['entity', 'txn', 'event', 'id', 'createdAt', 'enrolledAt', 'enrolledBy', 'enrolledVia'],
+        },
+      ]),
     ]);
     for (const index of indexes) {
       expect(index.KeySchema.map((key) => key.AttributeName)).toEqual([

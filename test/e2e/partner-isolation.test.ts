@@ -316,6 +316,14 @@ const attempts: Record<string, () => Promise<{ response: ApiResponse; allowed: n
     }),
     allowed: [404],
   }),
+  'GET /v1/events': async () => {
+    // B's key reads its own events only: nothing A's members did at A.
+    const response = await asB('GET', '/v1/events?limit=100');
+    expect(response.json.items.every((event: { partnerId: string }) => event.partnerId === 'brand-b')).toBe(
+      true,
+    );
+    return { response, allowed: [200] };
+  },
   'POST /v1/imports/transactions': async () => ({
     // Imports are the operator's: a partner may not create members or history under A's references.
     response: await asB('POST', '/v1/imports/transactions', {
