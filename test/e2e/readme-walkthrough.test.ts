@@ -138,6 +138,22 @@ describe('README walkthroughs', () => {
     }
   });
 
+  it('"Importing history" works as written, and again changes nothing', async () => {
+    for (const attempt of [1, 2]) {
+      const [store, imported] = await runBlock('import-walkthrough');
+      expect(store, `run ${attempt}`).toMatchObject({ id: 'record-store' });
+      expect(imported).toMatchObject({
+        complete: true,
+        accepted: 2,
+        imported: attempt === 1 ? 2 : 0,
+        alreadyImported: attempt === 1 ? 0 : 2,
+        membersCreated: attempt === 1 ? 1 : 0,
+        rejectedCount: 1,
+        rejected: [{ line: 4, problem: "currency: the program's currency is USD" }],
+      });
+    }
+  });
+
   it('"Paid membership" works as written, each step at the clock it states', async () => {
     const step = async (marker: string) => {
       startClockAt(readmeClock(marker));
