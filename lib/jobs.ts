@@ -41,6 +41,9 @@ export const jobSchedules: Record<JobName, JobSchedule> = {
   'expire-points': dailyAt(5),
   'mature-pending': dailyAt(10),
   'tier-review': dailyAt(15),
+  // After the day's lifecycle jobs: scores every purchaser with the stored model (does nothing, with
+  // a warning, until a model is fitted).
+  'churn-scan': dailyAt(30),
   // Periods end at the instant each member subscribed, so renewals run hourly: a trial's end, a
   // renewal, a grace's end is recorded (and announced) within the hour; reads settle at once anyway.
   'subscription-renewals': {

@@ -81,6 +81,13 @@ export class ConflictError extends DomainError {
   }
 }
 
+/** A churn scan before any churn model was fitted (the scheduled job waits for one quietly). */
+export class ChurnModelMissingError extends ConflictError {
+  constructor() {
+    super('No churn model has been fitted yet: POST /v1/analytics/churn-model/fit first.');
+  }
+}
+
 /** The resource existed and is gone for good (an erased member): retrying will not help. */
 export class GoneError extends DomainError {
   constructor(detail: string) {

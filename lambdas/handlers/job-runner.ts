@@ -5,6 +5,7 @@
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import { currentTime } from '../config/clock.ts';
+import { ChurnModelMissingError } from '../domain/errors.ts';
 import { logger } from '../http/logger.ts';
 import { type JobBody, type JobName, jobNames, jobResponse } from '../schemas/jobs.ts';
 import type { RequestContext, UseCaseResponse } from '../services/context.ts';
@@ -72,7 +73,17 @@ export function createJobRunner(deps: JobRunnerDeps = { runJob, store: storeFrom
       const response = await deps.runJob(ctx, job, asOf ? { asOf } : {});
       return jobResponse.parse(JSON.parse(response.body));
     };
-    const summary = await runToCompletion(call, () => Date.now() < deadline);
+    let summary: JobRunSummary;
+    try {
+      summary = await runToCompletion(call, () => Date.now() < deadline);
+    } catch (error) {
+      // The churn scan before any model was fitted: nothing to retry until an admin fits one.
+      if (!(error instanceof ChurnModelMissingError)) throw error;
+      const asOf = deps.clock().toISOString();
+      summary = { job, asOf, processed: 0, changed: 0, complete: false, calls: 1 };
+      logger.warn('job run skipped: no churn model', { ...summary, requestId: context.awsRequestId });
+      return summary;
+    }
     // The request id joins this line to a DLQ record of the same invocation.
     const details = { ...summary, requestId: context.awsRequestId };
     // Not an error: what is left stays in the due index, and the schedule's next run reads it.

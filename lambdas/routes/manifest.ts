@@ -4,6 +4,7 @@
  * generated from its schemas. Handlers only supply the implementation of each operationId.
  */
 import type * as z from 'zod';
+import * as analytics from '../schemas/analytics.ts';
 import * as apiKeys from '../schemas/api-keys.ts';
 import type { Role, Scope } from '../schemas/common.ts';
 import { listOf } from '../schemas/common.ts';
@@ -93,6 +94,13 @@ export const routeGroups = {
     description: 'Lifecycle jobs: expiry, maturation, holds, subscription renewals, tier review',
     // A run stops at its deadline (remaining time − 2 s) and answers `complete: false`: the longer
     // the call, the fewer calls a large run takes.
+    timeoutSeconds: 29,
+  },
+  analytics: {
+    entry: 'analytics',
+    writes: true,
+    description: 'Churn model (BG/NBD, Gamma-Gamma): fit, read, score a member',
+    // A fit reads every member's purchase history (a parallel Scan) before it fits.
     timeoutSeconds: 29,
   },
 } as const satisfies Record<string, RouteGroupSpec>;
@@ -657,6 +665,40 @@ export const routes = [
     params: jobs.jobParams,
     body: jobs.jobBody,
     response: jobs.jobResponse,
+  },
+  {
+    operationId: 'fitChurnModel',
+    method: 'POST',
+    path: '/v1/analytics/churn-model/fit',
+    group: 'analytics',
+    summary:
+      "Fit the churn model (BG/NBD, Gamma-Gamma) on every active member's purchases up to calibrationEnd, and use it from now on",
+    access: { roles: ADMIN },
+    successStatus: 200,
+    body: analytics.fitChurnModelBody,
+    response: analytics.churnModelResponse,
+  },
+  {
+    operationId: 'getChurnModel',
+    method: 'GET',
+    path: '/v1/analytics/churn-model',
+    group: 'analytics',
+    summary: 'The churn model in use',
+    access: { roles: ADMIN },
+    successStatus: 200,
+    response: analytics.churnModelResponse,
+  },
+  {
+    operationId: 'getMemberAnalytics',
+    method: 'GET',
+    path: '/v1/analytics/members/{memberId}',
+    group: 'analytics',
+    summary:
+      "A member's model inputs, its churn and lifetime value scores computed now, and the last stored scores",
+    access: { roles: ADMIN },
+    successStatus: 200,
+    params: members.memberParams,
+    response: analytics.memberAnalyticsResponse,
   },
 ] as const satisfies readonly RouteSpec[];
 

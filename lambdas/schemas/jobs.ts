@@ -1,13 +1,14 @@
 import * as z from 'zod';
 import { timestamp } from './common.ts';
 
-/** The lifecycle jobs (churn and reconciliation arrive with their issues). */
+/** The lifecycle jobs, and the daily churn scan (reconciliation arrives with its issue). */
 export const jobNames = [
   'expire-points',
   'mature-pending',
   'release-expired-holds',
   'subscription-renewals',
   'tier-review',
+  'churn-scan',
 ] as const;
 export type JobName = (typeof jobNames)[number];
 
@@ -21,9 +22,12 @@ export const jobBody = z.strictObject({
 export const jobResponse = z.object({
   job: z.enum(jobNames),
   asOf: z.string(),
-  /** Due items (members or holds) handled by this run of (job, asOf day), over all its calls. */
+  /**
+   * Due items (members or holds) handled by this run of (job, asOf day), over all its calls;
+   * for `churn-scan`, the members scored (active, with a purchase by that day).
+   */
   processed: z.int(),
-  /** Of those, the ones that changed (an entry, a notice, a release, a tier). */
+  /** Of those, the ones that changed (an entry, a notice, a release, a tier, a churn risk band). */
   changed: z.int(),
   /** False when the call stopped at its time limit with work left: call again to resume. */
   complete: z.boolean(),

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { churnView } from './analytics.ts';
 import {
   balancesSchema,
   channel,
@@ -60,7 +61,8 @@ export const memberResponse = z.object({
   balances: balancesSchema,
   /** The member's latest subscription (null: never subscribed). */
   subscription: subscriptionView.nullable(),
-  churn: z.null(),
+  /** The last churn scan's scores (see /v1/analytics): null until the member is first scored. */
+  churn: churnView.nullable(),
   createdAt: z.string(),
   /** When the member was erased (status `erased`); null otherwise. */
   erasedAt: z.string().nullable(),

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { boundedRecord, currencyCode, multiplier, nonNegativeInt, slug, text } from './common.ts';
+import { boundedRecord, currencyCode, decimal4, multiplier, nonNegativeInt, slug, text } from './common.ts';
 
 export const tierSchema = z.strictObject({
   code: slug,
@@ -33,6 +33,12 @@ export const programSchema = z
      * before it expires. Shorter than the shortest month, so a grace never outlasts a period.
      */
     subscriptionGraceDays: z.int().min(0).max(27).default(7),
+    /** Lifetime value: the share of a member's spend the program keeps (gross margin). */
+    clvMarginRate: decimal4.pipe(z.number().min(0).max(1)).default(0.3),
+    /** Lifetime value: the yearly rate future months' margin is discounted at. */
+    clvAnnualDiscountRate: decimal4.pipe(z.number().min(0).max(1)).default(0.1),
+    /** Lifetime value: the months of future purchases it counts. */
+    clvHorizonMonths: z.int().min(1).max(120).default(12),
   })
   .superRefine((program, ctx) => {
     const codes = new Set<string>();
@@ -105,4 +111,7 @@ export const defaultProgram: Program = {
   transfersEnabled: true,
   tierDowngradeWarningDays: 30,
   subscriptionGraceDays: 7,
+  clvMarginRate: 0.3,
+  clvAnnualDiscountRate: 0.1,
+  clvHorizonMonths: 12,
 };

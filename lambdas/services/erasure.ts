@@ -70,6 +70,7 @@ export async function eraseMember(ctx: RequestContext, memberId: string): Promis
             externalRefs: {},
             // The behavioural profile goes with the person: no churn model reads it again.
             purchases: null,
+            churn: null,
             erasedAt: ctx.now,
           },
           status: 200,

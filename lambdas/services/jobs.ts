@@ -8,19 +8,24 @@
  *
  * A run is per (job, asOf day): calling again continues where a crashed or timed-out call stopped
  * (what was done has left the index) and adds nothing once everything is done.
+ *
+ * `churn-scan` is the exception: it scores every purchaser daily, so it Scans the members (a pass
+ * of its own, services/churn-scan.ts) and keeps its position in the run's items.
  */
 import { lotsToNotice } from '../domain/due.ts';
-import { GoneError, NotFoundError, ValidationError } from '../domain/errors.ts';
+import { ChurnModelMissingError, GoneError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import type { MemberPoints } from '../domain/member-ledger.ts';
 import { qualifyingPoints, reviewTier, tierFor, tierProgress, tierReviewDate } from '../domain/tiers.ts';
 import { addDays, dayOf, toUtc } from '../domain/time.ts';
 import type { JobBody, JobName } from '../schemas/jobs.ts';
 import type { Plan } from '../schemas/subscriptions.ts';
+import { type ChurnModelRecord, getChurnModel } from '../store/churn-store.ts';
 import {
   completeJobRun,
   countJobChange,
   countJobVisit,
   dueIds,
+  jobRunCompleted,
   jobTotals,
   startJobRun,
 } from '../store/job-store.ts';
@@ -28,6 +33,7 @@ import { DUE_SHARDS, type DueKind, shardOf } from '../store/keys.ts';
 import { allPlans } from '../store/plan-store.ts';
 import { getProgram, type ProgramRecord } from '../store/program-store.ts';
 import type { TransactItem } from '../store/transactions.ts';
+import { scanChurn } from './churn-scan.ts';
 import { type RequestContext, respond, type UseCaseResponse, withinDeadline } from './context.ts';
 import { type MemberChangePlan, type PlannedEvent, writeMemberChange } from './member-change.ts';
 import { loadPointsContext } from './points-context.ts';
@@ -48,6 +54,8 @@ type Step = (
 interface RunContext {
   program: ProgramRecord;
   plans: Map<string, Plan>;
+  /** The churn model in use (read by runs with a scan pass). */
+  churnModel?: ChurnModelRecord | undefined;
 }
 
 /** A pass that does more than a step on the points: its own change of a due member. */
@@ -66,6 +74,20 @@ interface Pass {
   step: Step | Process;
   /** Whether `step` is a whole change of its own ({@link Process}) rather than a points step. */
   own?: true;
+}
+
+/**
+ * A pass over every member instead of a due index (a parallel Scan that keeps its own position in
+ * the run's items): false if the call's time ran out first.
+ */
+interface ScanPass {
+  scan: (
+    ctx: RequestContext,
+    job: JobName,
+    runDay: string,
+    asOf: string,
+    run: RunContext,
+  ) => Promise<boolean>;
 }
 
 const settleOnly: Step = (points) => ({ points });
@@ -122,7 +144,7 @@ const warnOfDowngrades: Step = (before, asOf, program, memberId) => {
   };
 };
 
-export const jobPasses: Record<JobName, Pass[]> = {
+export const jobPasses: Record<JobName, (Pass | ScanPass)[]> = {
   'expire-points': [
     { kind: 'expire', upTo: day, step: settleOnly },
     {
@@ -152,6 +174,15 @@ export const jobPasses: Record<JobName, Pass[]> = {
       step: warnOfDowngrades,
     },
   ],
+  // Every purchaser scored daily with the stored churn model (nothing is "due"): see churn-scan.ts.
+  'churn-scan': [
+    {
+      scan: (ctx, job, runDay, asOf, run) => {
+        if (!run.churnModel) throw new ChurnModelMissingError();
+        return scanChurn(ctx, job, runDay, asOf, run.churnModel, run.program);
+      },
+    },
+  ],
 };
 
 /** Shards worked on at once: enough to overlap round trips, few enough to stay gentle. */
@@ -163,14 +194,26 @@ export async function runJob(ctx: RequestContext, name: JobName, body: JobBody):
     throw new ValidationError([{ path: 'body.asOf', message: 'must not be in the future' }]);
   const runDay = dayOf(asOf);
   const passes = jobPasses[name];
-  const [program, plans] = await Promise.all([
+  const scans = passes.some((pass) => 'scan' in pass);
+  // A scan run reads every member: once complete, it answers its totals and reads nothing more.
+  if (scans && (await jobRunCompleted(ctx.store, name, runDay))) {
+    return respond(200, { job: name, asOf, ...(await jobTotals(ctx.store, name, runDay)), complete: true });
+  }
+  const [program, plans, churnModel] = await Promise.all([
     getProgram(ctx.store),
-    passes.some((pass) => pass.own) ? allPlans(ctx.store) : new Map<string, Plan>(),
+    passes.some((pass) => 'own' in pass && pass.own) ? allPlans(ctx.store) : new Map<string, Plan>(),
+    scans ? getChurnModel(ctx.store) : undefined,
   ]);
-  const run: RunContext = { program, plans };
+  if (scans && !churnModel) throw new ChurnModelMissingError();
+  const run: RunContext = { program, plans, churnModel };
   await startJobRun(ctx.store, name, runDay, asOf, ctx.now);
   let complete = true;
   for (const pass of passes) {
+    if ('scan' in pass) {
+      if (!(await pass.scan(ctx, name, runDay, asOf, run))) complete = false;
+      if (!complete) break;
+      continue;
+    }
     const upTo = pass.upTo(asOf, program);
     const shards = Array.from({ length: DUE_SHARDS }, (_, shard) => shard);
     const workers = Array.from({ length: SHARD_CONCURRENCY }, async () => {

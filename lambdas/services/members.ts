@@ -66,7 +66,8 @@ export function memberViewFor(
     },
     balances: balancesOf(points),
     subscription,
-    churn: null,
+    // The last churn scan's scores (coalition data, like the tier); none once erased.
+    churn: erased ? null : (member.churn ?? null),
     createdAt: member.createdAt,
     erasedAt: member.erasedAt,
   };

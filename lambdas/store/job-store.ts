@@ -1,4 +1,5 @@
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Store } from './client.ts';
 import { type DueKind, dueIndexOf, duePartition, keys } from './keys.ts';
 import type { TransactItem } from './transactions.ts';
@@ -108,4 +109,137 @@ export async function jobTotals(
     changed += Number(item.changed ?? 0);
   }
   return { processed, changed };
+}
+
+/** Whether the run of (job, day) has completed (a scan run then does nothing more). */
+export async function jobRunCompleted(store: Store, job: string, day: string): Promise<boolean> {
+  const { Item } = await store.db.send(
+    new GetCommand({ TableName: store.tableName, Key: keys.jobRun(job, day), ConsistentRead: true }),
+  );
+  return typeof Item?.completedAt === 'string';
+}
+
+/**
+ * Where one segment of a scan run stands, kept on its `SHARD#nn` item: `checkpoint` counts the
+ * saves (the condition of the next one), `after` is the key the Scan continues after.
+ */
+export interface ScanSegmentProgress {
+  checkpoint: number;
+  after: Record<string, unknown> | undefined;
+  done: boolean;
+}
+
+/** A segment no call has saved yet. */
+export const SEGMENT_START: ScanSegmentProgress = { checkpoint: 0, after: undefined, done: false };
+
+function segmentProgressOf(item: Record<string, unknown> | undefined): ScanSegmentProgress {
+  if (!item || typeof item.checkpoint !== 'number') return SEGMENT_START;
+  return {
+    checkpoint: item.checkpoint,
+    after:
+      typeof item.scanAfter === 'string'
+        ? (JSON.parse(item.scanAfter) as Record<string, unknown>)
+        : undefined,
+    done: item.scanDone === true,
+  };
+}
+
+/** Every saved segment's progress in a scan run of (job, day), by segment number (absent: not started). */
+export async function scanProgress(
+  store: Store,
+  job: string,
+  day: string,
+): Promise<Map<number, ScanSegmentProgress>> {
+  const { pk } = keys.jobRun(job, day);
+  const progress = new Map<number, ScanSegmentProgress>();
+  let start: Record<string, unknown> | undefined;
+  do {
+    const result = await store.db.send(
+      new QueryCommand({
+        TableName: store.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :shard)',
+        ExpressionAttributeValues: { ':pk': pk, ':shard': 'SHARD#' },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of result.Items ?? []) {
+      progress.set(Number(String(item.sk).slice('SHARD#'.length)), segmentProgressOf(item));
+    }
+    start = result.LastEvaluatedKey;
+  } while (start);
+  return progress;
+}
+
+/** One segment's progress, read again after another call moved it on. */
+export async function scanSegmentProgress(
+  store: Store,
+  job: string,
+  day: string,
+  segment: number,
+): Promise<ScanSegmentProgress> {
+  const { Item } = await store.db.send(
+    new GetCommand({
+      TableName: store.tableName,
+      Key: keys.jobShard(job, day, segment),
+      ConsistentRead: true,
+    }),
+  );
+  return segmentProgressOf(Item);
+}
+
+/**
+ * Save a segment's progress after handling `processed` members: continue after `after`, or done
+ * (undefined). Conditioned on the checkpoint read, so of two calls working on the same segment only
+ * one counts what both handled; false for the other, which reads where the segment stands now.
+ */
+export async function checkpointScanSegment(
+  store: Store,
+  job: string,
+  day: string,
+  segment: number,
+  from: ScanSegmentProgress,
+  after: Record<string, unknown> | undefined,
+  processed: number,
+): Promise<boolean> {
+  try {
+    await store.db.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: keys.jobShard(job, day, segment),
+        UpdateExpression: `SET entity = :entity, #checkpoint = :next, scanDone = :done${after ? ', scanAfter = :after' : ''} ADD #processed :processed`,
+        ConditionExpression:
+          from.checkpoint === 0 ? 'attribute_not_exists(#checkpoint)' : '#checkpoint = :checkpoint',
+        ExpressionAttributeNames: { '#checkpoint': 'checkpoint', '#processed': 'processed' },
+        ExpressionAttributeValues: {
+          ':entity': 'job',
+          ':next': from.checkpoint + 1,
+          ':done': after === undefined,
+          ':processed': processed,
+          ...(after ? { ':after': JSON.stringify(after) } : {}),
+          ...(from.checkpoint === 0 ? {} : { ':checkpoint': from.checkpoint }),
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}
+
+/**
+ * A change a scan made (a churn risk band), counted in the change's own transaction (exact under a
+ * crash); the members it processed are counted by its checkpoints.
+ */
+export function countScanChange(store: Store, job: string, day: string, segment: number): TransactItem {
+  return {
+    Update: {
+      TableName: store.tableName,
+      Key: keys.jobShard(job, day, segment),
+      UpdateExpression: 'SET entity = :entity ADD #changed :one',
+      ExpressionAttributeNames: { '#changed': 'changed' },
+      ExpressionAttributeValues: { ':entity': 'job', ':one': 1 },
+    },
+  };
 }

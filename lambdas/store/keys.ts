@@ -126,6 +126,9 @@ export const keys = {
 
   /** Outbox item of an event that is not a ledger entry (e.g. reward.out_of_stock). */
   outboxEvent: (dedupeKey: string) => ({ pk: `EVENT#${dedupeKey}`, sk: 'EVENT' }),
+
+  /** The churn model in use (BG/NBD and Gamma-Gamma parameters): one item, replaced by each fit. */
+  churnModel: () => ({ pk: 'MODEL#CHURN', sk: 'CURRENT' }),
 } as const;
 
 /** What falls due, and which index lists it (a member item is on each of its kinds at once). */

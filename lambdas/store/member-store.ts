@@ -4,6 +4,7 @@ import type { DueDates } from '../domain/due.ts';
 import { TooManyConcurrentUpdatesError } from '../domain/errors.ts';
 import { type MemberPoints, memberPointsOf } from '../domain/member-ledger.ts';
 import type { PurchaseHistory } from '../domain/purchase-history.ts';
+import type { ChurnView } from '../schemas/analytics.ts';
 import type { Store } from './client.ts';
 import { setClause } from './expressions.ts';
 import { type DueKind, dueIndexOf, keys, shardOf } from './keys.ts';
@@ -32,6 +33,8 @@ export interface MemberRecord {
   enrolledVia?: 'import';
   /** What the churn model reads: purchase days and spend (absent until the first purchase). */
   purchases?: PurchaseHistory | null;
+  /** The churn-scan job's last scores (absent until scored; null once erased). */
+  churn?: ChurnView | null;
 }
 
 const DUE_ATTRIBUTES = (['expire', 'notice', 'mature', 'review', 'warn'] as const).flatMap((kind) => [

@@ -126,7 +126,16 @@ describe('ledger table', () => {
         name,
         {
           ProjectionType: 'INCLUDE',
-          NonKeyAttributes: ['entity', 'txn', 'event', 'id', 'createdAt', 'enrolledAt', 'enrolledBy', 'enrolledVia'],
+          NonKeyAttributes: [
+            'entity',
+            'txn',
+            'event',
+            'id',
+            'createdAt',
+            'enrolledAt',
+            'enrolledBy',
+            'enrolledVia',
+          ],
         },
       ]),
     ]);
@@ -385,6 +394,7 @@ describe('lifecycle jobs', () => {
       'expire-points': 'cron(5 0 * * ? *)',
       'mature-pending': 'cron(10 0 * * ? *)',
       'tier-review': 'cron(15 0 * * ? *)',
+      'churn-scan': 'cron(30 0 * * ? *)',
       'release-expired-holds': 'rate(5 minutes)',
       'subscription-renewals': 'rate(1 hour)',
     });

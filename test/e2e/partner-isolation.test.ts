@@ -343,6 +343,19 @@ const attempts: Record<string, () => Promise<{ response: ApiResponse; allowed: n
     response: await asB('POST', '/v1/jobs/expire-points', { body: {} }),
     allowed: [403],
   }),
+  // The churn model and members' scores are the operator's analytics: no partner fits or reads them.
+  'POST /v1/analytics/churn-model/fit': async () => ({
+    response: await asB('POST', '/v1/analytics/churn-model/fit', { body: {} }),
+    allowed: [403],
+  }),
+  'GET /v1/analytics/churn-model': async () => ({
+    response: await asB('GET', '/v1/analytics/churn-model'),
+    allowed: [403],
+  }),
+  'GET /v1/analytics/members/{memberId}': async () => ({
+    response: await asB('GET', `/v1/analytics/members/${a.memberId}`),
+    allowed: [403],
+  }),
 };
 
 describe('partner isolation matrix', () => {

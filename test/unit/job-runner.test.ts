@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ChurnModelMissingError } from '../../lambdas/domain/errors.ts';
 import {
   createJobRunner,
   DEADLINE_MARGIN_MS,
@@ -107,6 +108,32 @@ describe('job runner handler', () => {
     const { handler, calls } = runnerWith(result(1, false), result(2, true));
     await handler({ job: 'expire-points' }, remaining(900_000));
     expect(calls.map((call) => call.body)).toEqual([{}, { asOf: ASOF }]);
+  });
+
+  it('waits quietly for a churn model: a scan before the first fit is not a failure to retry', async () => {
+    vi.useFakeTimers({ now: new Date(ASOF) });
+    const deps: JobRunnerDeps = {
+      runJob: async () => {
+        throw new ChurnModelMissingError();
+      },
+      store: () => store,
+      clock: () => new Date(),
+    };
+    expect(await createJobRunner(deps)({ job: 'churn-scan' }, remaining(900_000))).toEqual({
+      job: 'churn-scan',
+      asOf: ASOF,
+      processed: 0,
+      changed: 0,
+      complete: false,
+      calls: 1,
+    });
+    // Any other failure still fails the invocation (Lambda retries it, then the DLQ).
+    deps.runJob = async () => {
+      throw new Error('DynamoDB is down');
+    };
+    await expect(createJobRunner(deps)({ job: 'churn-scan' }, remaining(900_000))).rejects.toThrow(
+      'DynamoDB is down',
+    );
   });
 
   it.each([

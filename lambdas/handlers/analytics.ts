@@ -1,0 +1,8 @@
+import { createRouteGroup } from '../http/route-group.ts';
+import { fitChurnModel, memberAnalytics, readChurnModel } from '../services/analytics.ts';
+
+export const handler = createRouteGroup('analytics', {
+  fitChurnModel: (input, ctx) => fitChurnModel(ctx, input.body),
+  getChurnModel: (_input, ctx) => readChurnModel(ctx),
+  getMemberAnalytics: (input, ctx) => memberAnalytics(ctx, input.params.memberId),
+});

@@ -1,0 +1,206 @@
+/**
+ * The `churn-scan` job: every active member with a purchase history is scored with the stored
+ * churn model as of the run's day, and its scores are written on the member. Unlike the lifecycle
+ * jobs nothing is "due": every purchaser is scored every day, so the job reads the members with a
+ * parallel Scan (16 segments) instead of a due index.
+ *
+ * - Resumable: each segment's position (the key the Scan continues after) is saved on the run's
+ *   `SHARD#nn` item after each page, and at the deadline after the last member handled; the next
+ *   call of the same (job, day) continues from there, and a completed run does nothing.
+ * - Idempotent per day: a member whose scores are already of this day (or a later one) is left as
+ *   it is, so a page handled again after a crash writes nothing twice.
+ * - One event per band change: when the risk band differs from the stored one (a first score is a
+ *   change from null), the scores, the `member.churn_risk.changed` outbox item and the run's
+ *   `changed` counter are one transaction, conditioned on the scores read; otherwise a plain update
+ *   with the same condition. A concurrent scan of the same member re-reads and finds it scored.
+ */
+
+import { type ScoreSettings, scoreMember } from '../domain/churn-scores.ts';
+import { TooManyConcurrentUpdatesError } from '../domain/errors.ts';
+import { newId } from '../domain/ids.ts';
+import { modelInputs } from '../domain/purchase-history.ts';
+import { dayOf } from '../domain/time.ts';
+import type { ChurnView } from '../schemas/analytics.ts';
+import {
+  type ChurnModelRecord,
+  getScannedMember,
+  memberChurnItem,
+  type ScannedMember,
+  scanPurchasers,
+  setMemberChurn,
+} from '../store/churn-store.ts';
+import {
+  checkpointScanSegment,
+  countScanChange,
+  type ScanSegmentProgress,
+  SEGMENT_START,
+  scanProgress,
+  scanSegmentProgress,
+} from '../store/job-store.ts';
+import { putOutboxEvent } from '../store/outbox.ts';
+import { TransactionCancelledError, transactWrite } from '../store/transactions.ts';
+import { type RequestContext, withinDeadline } from './context.ts';
+import { jitter } from './retry.ts';
+
+/** Segments of the parallel Scan, worked on at once; each keeps its own position. */
+export const SCAN_SEGMENTS = 16;
+/** Items read per Scan page: a crash repeats at most this much reading of a segment. */
+const PAGE_LIMIT = 1_000;
+/** Attempts on one member whose scores keep changing under the scan (another scan of the same day). */
+const MAX_ATTEMPTS = 10;
+
+export const CHURN_RISK_CHANGED = 'member.churn_risk.changed';
+
+interface ScanRun {
+  job: string;
+  runDay: string;
+  asOf: string;
+  model: ChurnModelRecord;
+  settings: ScoreSettings;
+}
+
+/** Score every purchaser as of `asOf`'s day; false if the call's time ran out first. */
+export async function scanChurn(
+  ctx: RequestContext,
+  job: string,
+  runDay: string,
+  asOf: string,
+  model: ChurnModelRecord,
+  settings: ScoreSettings,
+): Promise<boolean> {
+  const run: ScanRun = { job, runDay, asOf, model, settings };
+  const progress = await scanProgress(ctx.store, job, runDay);
+  const segments = Array.from({ length: SCAN_SEGMENTS }, (_, segment) => segment);
+  const finished = await Promise.all(
+    segments.map((segment) => drainSegment(ctx, run, segment, progress.get(segment) ?? SEGMENT_START)),
+  );
+  return finished.every(Boolean);
+}
+
+async function drainSegment(
+  ctx: RequestContext,
+  run: ScanRun,
+  segment: number,
+  from: ScanSegmentProgress,
+): Promise<boolean> {
+  let position = from;
+  while (!position.done) {
+    if (!withinDeadline(ctx)) return false;
+    const page = await scanPurchasers(ctx.store, {
+      segment,
+      segments: SCAN_SEGMENTS,
+      startKey: position.after,
+      limit: PAGE_LIMIT,
+    });
+    let processed = 0;
+    let last: Record<string, unknown> | undefined;
+    let stopped = false;
+    for (const member of page.members) {
+      if (!withinDeadline(ctx)) {
+        stopped = true;
+        break;
+      }
+      if (await scoreScanned(ctx, run, segment, member)) processed += 1;
+      last = member.key;
+    }
+    if (stopped && !last) return false;
+    // At the deadline the segment continues after the last member handled, else after the page.
+    const after = stopped ? last : page.next;
+    const saved = await checkpointScanSegment(
+      ctx.store,
+      run.job,
+      run.runDay,
+      segment,
+      position,
+      after,
+      processed,
+    );
+    // Another call of the same run moved this segment on: what it counted stands; continue from it.
+    position = saved
+      ? { checkpoint: position.checkpoint + 1, after, done: after === undefined }
+      : await scanSegmentProgress(ctx.store, run.job, run.runDay, segment);
+    if (stopped) return position.done;
+  }
+  return true;
+}
+
+/**
+ * Score one member and store its scores (with the event when its band changed). True when it
+ * counts as processed: scored now, or already scored for this day.
+ */
+async function scoreScanned(
+  ctx: RequestContext,
+  run: ScanRun,
+  segment: number,
+  scanned: ScannedMember,
+): Promise<boolean> {
+  let member: ScannedMember | undefined = scanned;
+  let withEvent = true;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (attempt > 0) {
+      await jitter(attempt);
+      member = await getScannedMember(ctx.store, scanned.id);
+    }
+    if (member?.status !== 'active') return false;
+    const inputs = modelInputs(member.purchases, run.runDay);
+    if (!inputs) return false;
+    const previous = member.churn;
+    // Scored by this run already (a page handled again), or by a later day's run: left as it is.
+    if (previous && dayOf(previous.scoredAt) >= run.runDay) return true;
+    const { pAlive, risk, expectedPurchases90d, clvMinor } = scoreMember(run.model, inputs, run.settings);
+    const churn: ChurnView = { pAlive, risk, expectedPurchases90d, clvMinor, scoredAt: run.asOf };
+    if (previous?.risk === risk) {
+      if (await setMemberChurn(ctx.store, member.id, churn, previous)) return true;
+      continue;
+    }
+    const outcome = await changeBand(ctx, run, segment, member.id, churn, previous, withEvent);
+    if (outcome === 'written') return true;
+    if (outcome === 'event-exists') withEvent = false;
+  }
+  throw new TooManyConcurrentUpdatesError(
+    `Member ${scanned.id} kept changing while the churn scan scored it; run the job again to continue.`,
+  );
+}
+
+/**
+ * A band change: the scores, `member.churn_risk.changed` (once per member and day, whatever the
+ * retries) and the run's counter, in one transaction.
+ */
+async function changeBand(
+  ctx: RequestContext,
+  run: ScanRun,
+  segment: number,
+  memberId: string,
+  churn: ChurnView,
+  previous: ChurnView | null,
+  withEvent: boolean,
+): Promise<'written' | 'stale' | 'event-exists'> {
+  const event = putOutboxEvent(ctx.store, `${CHURN_RISK_CHANGED}#${memberId}#${run.runDay}`, {
+    id: newId('evt', Date.parse(ctx.now)),
+    type: CHURN_RISK_CHANGED,
+    occurredAt: ctx.now,
+    memberId,
+    partnerId: null,
+    data: {
+      previous: previous?.risk ?? null,
+      current: churn.risk,
+      pAlive: churn.pAlive,
+      clvMinor: churn.clvMinor,
+    },
+  });
+  const items = [
+    memberChurnItem(ctx.store, memberId, churn, previous),
+    ...(withEvent ? [event] : []),
+    countScanChange(ctx.store, run.job, run.runDay, segment),
+  ];
+  try {
+    await transactWrite(ctx.store, items);
+    return 'written';
+  } catch (error) {
+    if (!(error instanceof TransactionCancelledError)) throw error;
+    // The member's scores moved (another scan, an erasure): read it again. The day's event exists
+    // already (the band changed twice in a day): the second change is stored without one.
+    if (!error.failedAt(0) && withEvent && error.failedAt(1)) return 'event-exists';
+    return 'stale';
+  }
+}
