@@ -185,9 +185,9 @@ export async function measureJob<Round extends JobRound, Seeded, Time extends st
       `${label}: seeding ${smallMembers} and ${bigMembers} members ` +
         `(${described ? `${described}, ` : ''}${rounds} × ${due} due), and a warm-up world`,
     );
-    await seed(worlds.warmup, sets.warmup, bench, config);
-    const smallSeedS = await seed(worlds.small, sets.small, bench, config);
-    const bigSeedS = await seed(worlds.big, sets.big, bench, config);
+    await seedWorld(worlds.warmup, sets.warmup, bench, config);
+    const smallSeedS = await seedWorld(worlds.small, sets.small, bench, config);
+    const bigSeedS = await seedWorld(worlds.big, sets.big, bench, config);
     progress(
       `${label}: seeded (${smallSeedS} s and ${bigSeedS} s); ${warmupRuns} warm-up runs, then ${rounds} rounds, small and big alternating`,
     );
@@ -263,7 +263,7 @@ export function benchMember(member: {
  * the stream records written before the table's first one, which is then the same handful for
  * each world (see README).
  */
-async function createJobWorld(
+export async function createJobWorld(
   endpoint: string,
   bench: { tablePrefix: string; setUp?: (store: Store) => Promise<void> },
   name: string,
@@ -278,11 +278,11 @@ async function createJobWorld(
 }
 
 /** BatchWriteItem, 25 items a call, `seedConcurrency` calls in flight; unprocessed items sent again. */
-async function seed<Seeded>(
+export async function seedWorld<Seeded>(
   world: JobWorld,
   set: Seeded[],
   bench: { items: (store: Store, seeded: Seeded) => Record<string, unknown>[] },
-  config: JobBenchConfig,
+  config: Pick<JobBenchConfig, 'seedConcurrency'>,
 ): Promise<number> {
   const started = performance.now();
   const { store } = world;

@@ -2,6 +2,7 @@
 
 import type { OperationCapacity } from './capacity.ts';
 import type { CdnowImportResult } from './cdnow-import.ts';
+import type { ChurnScanResult, ChurnScanWorld } from './churn-scan.ts';
 import type { ExpireJobResult } from './expire-job.ts';
 import type { JobBenchConfig, JobComparison, JobWorldResult } from './job-bench.ts';
 import type { Breakdown, PairResult } from './latency.ts';
@@ -52,6 +53,8 @@ export interface Results {
   renewalsJob: RenewalsJobResult;
   /** CDNOW_master imported through the local server, again, and the churn model fitted on it. */
   cdnowImport: CdnowImportResult;
+  /** The churn-scan job on 1,000 and 20,000 CDNOW customers: linear, per member scored. */
+  churnScan: ChurnScanResult;
   functions: FunctionResult[];
   durationS: number;
 }
@@ -65,6 +68,7 @@ export function renderReport(results: Results): string {
     expireJobSection(results.expireJob),
     renewalsJobSection(results.renewalsJob),
     cdnowImportSection(results.cdnowImport),
+    churnScanSection(results.churnScan),
     functionsSection(results.functions),
   ].join('\n\n');
 }
@@ -201,6 +205,20 @@ function cdnowImportSection(run: CdnowImportResult): string {
     `  import ${run.importS} s in ${run.importCalls} call(s) (target < ${run.target.importS} s: ${run.target.met ? 'met' : 'NOT met'}), ${run.membersCreated} members created`,
     `  the same file again: ${run.reimportS} s, ${run.reimported} imported`,
     `  fit over the imported histories (calibration 1997-09-30): ${run.fitS} s; BG/NBD r ${fit.r}, α ${fit.alpha}, a ${fit.a}, b ${fit.b}; Gamma-Gamma p ${fit.p}, q ${fit.q}, v ${fit.v}`,
+  ].join('\n');
+}
+
+function churnScanSection(scan: ChurnScanResult): string {
+  const { small, big, ratio, target } = scan;
+  const world = (name: string, w: ChurnScanWorld) =>
+    `  ${name.padEnd(6)} ${String(w.members).padStart(6)} members: runs ${w.runs.map((run) => `${run.ms} ms (${run.changed} changes)`).join(', ')}; ` +
+    `${w.msPerMember} ms, ${w.writeUnitsPerMember} WCU, ${w.readUnitsPerMember} RCU per member`;
+  return [
+    `churn-scan job, every purchaser scored (model: ${scan.model.members} CDNOW customers as of ${scan.model.calibrationEnd}, ${scan.model.distinctHistories} distinct histories)`,
+    world('small', small),
+    world('big', big),
+    `  big / small per member: ${ratio.msPerMember} (by round ${ratio.msPerMemberByRound.join(', ')}; target within ${target.ratio}×: ${target.met ? 'met' : 'NOT met'}); whole run ${ratio.wholeRun}; WCU per member ${ratio.writeUnitsPerMember}`,
+    `  ${scan.note}`,
   ].join('\n');
 }
 

@@ -1,7 +1,8 @@
 /**
  * The project's benchmark (`npm run bench`, see bench/README.md): handler vs raw DynamoDB latency
  * for earn and redeem, capacity units per operation, the expire-points and subscription-renewals
- * jobs on a small and a big world, the CDNOW_master import and fit, bundle size and cold import
+ * jobs on a small and a big world, the CDNOW_master import and fit, the churn scan at 1,000 vs
+ * 20,000 members, bundle size and cold import
  * per function.
  * Writes bench/results.json and prints a table and the JSON.
  */
@@ -14,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ensureTable, LOCAL_CREDENTIALS, startDynamoDbLocal } from '../local/dynamodb-local.ts';
 import { bundleAll, coldInit, importOnce } from './bundles.ts';
+import type { ChurnScanConfig } from './churn-scan.ts';
 import type { JobBenchConfig } from './job-bench.ts';
 import { type FunctionResult, type Results, renderReport } from './report.ts';
 import { round } from './stats.ts';
@@ -34,6 +36,15 @@ const EXPIRE_JOB = jobConfigFromEnv('BENCH_JOB', {});
 // The renewals job: the same subscriptions due (BENCH_RENEWALS_DUE, _SMALL, _BIG, _ROUNDS, _WARMUP);
 // of the members not due, half hold a subscription due after the last run.
 const RENEWALS_JOB = jobConfigFromEnv('BENCH_RENEWALS', { subscribedShare: 0.5 });
+// The churn scan: every purchaser scored, so linear in members (BENCH_CHURN_SMALL, _BIG, _ROUNDS).
+const CHURN_SCAN: ChurnScanConfig = {
+  smallMembers: countFromEnv('BENCH_CHURN_SMALL', 1_000),
+  bigMembers: countFromEnv('BENCH_CHURN_BIG', 20_000),
+  rounds: countFromEnv('BENCH_CHURN_ROUNDS', 2),
+  warmupMembers: 500,
+  seedConcurrency: 4,
+  target: JOB_TARGET_RATIO,
+};
 
 function countFromEnv(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
@@ -75,6 +86,10 @@ async function main(): Promise<void> {
     const { measureCdnowImport } = await import('./cdnow-import.ts');
     return measureCdnowImport(endpoint, progress);
   });
+  const churnScan = await onItsOwnDynamoDbLocal('the churn scan', async (endpoint) => {
+    const { measureChurnScan } = await import('./churn-scan.ts');
+    return measureChurnScan(endpoint, CHURN_SCAN, progress);
+  });
   const functions = await measureFunctions();
   const { earn, redeem } = database.latencyMs;
   const target = {
@@ -106,6 +121,7 @@ async function main(): Promise<void> {
     expireJob,
     renewalsJob,
     cdnowImport,
+    churnScan,
     functions,
     durationS: round((performance.now() - startedAt) / 1000, 1),
   };
