@@ -210,5 +210,23 @@ describe('imports', () => {
     within1(gammaGamma.p, 6.25);
     within1(gammaGamma.q, 3.74);
     within1(gammaGamma.v, 15.44);
+
+    // The same through the API, as an operator fits it: every active purchaser as of the day.
+    const fit = await api.request('POST', '/v1/analytics/churn-model/fit', {
+      body: { calibrationEnd: '1997-09-30' },
+    });
+    expect(fit.status).toBe(200);
+    expect(fit.json).toMatchObject({ calibrationEnd: '1997-09-30', members: 2357, repeatMembers: 946 });
+    const stored = await api.request('GET', '/v1/analytics/churn-model');
+    expect(stored.json).toEqual(fit.json);
+    const { bgnbd: fitted, gammaGamma: spend } = fit.json;
+    within1(fitted.r, 0.243);
+    within1(fitted.alpha, 4.414);
+    within1(fitted.a, 0.793);
+    within1(fitted.b, 2.426);
+    within1(spend.p, 6.25);
+    within1(spend.q, 3.74);
+    // Spend is fitted in minor units: v in cents.
+    within1(spend.v / 100, 15.44);
   });
 });
