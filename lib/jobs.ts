@@ -8,6 +8,7 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { JobName } from '../lambdas/schemas/jobs.ts';
+import { ChurnScanFanOut } from './churn-scan.ts';
 import { deadLetterQueue } from './dead-letter-queue.ts';
 import { HandlerFunction } from './handler-function.ts';
 import {
@@ -63,6 +64,8 @@ export interface LoyaltyJobsProps {
   table: dynamodb.Table;
   /** What happens to the log group when the stack is deleted. @default RETAIN */
   logRemovalPolicy?: cdk.RemovalPolicy;
+  /** Segments of the churn scan's fan-out. @default 1024 */
+  churnScanSegments?: number;
 }
 
 /**
@@ -78,6 +81,8 @@ export class LoyaltyJobs extends Construct {
   readonly schedulerRole: iam.Role;
   /** Failed deliveries (Scheduler) and failed runs (Lambda's async on-failure destination). */
   readonly deadLetterQueue: sqs.Queue;
+  /** The churn scan, fanned out over Scan segments (its schedule starts this, not the runner). */
+  readonly churnScan: ChurnScanFanOut;
 
   constructor(scope: Construct, id: string, props: LoyaltyJobsProps) {
     super(scope, id);
@@ -109,13 +114,20 @@ export class LoyaltyJobs extends Construct {
     });
     this.runner = runner.function;
 
+    // Every purchaser every day: past what one function scores in 15 minutes, so fanned out.
+    this.churnScan = new ChurnScanFanOut(this, 'ChurnScan', {
+      table,
+      logRemovalPolicy: props.logRemovalPolicy,
+      ...(props.churnScanSegments ? { segments: props.churnScanSegments } : {}),
+    });
+
     // A group of our own, so the role trusts only these schedules, not the account's default group.
     this.scheduleGroup = new scheduler.ScheduleGroup(this, 'Group', {
       removalPolicy: cdk.RemovalPolicy.DESTROY,
     });
     const stack = cdk.Stack.of(this);
     this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
-      description: 'EventBridge Scheduler: invokes the lifecycle job runner',
+      description: 'EventBridge Scheduler: invokes the lifecycle job runner and starts the churn scan',
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
         conditions: {
           StringEquals: {
@@ -136,13 +148,23 @@ export class LoyaltyJobs extends Construct {
         description: `Lifecycle job ${job}`,
         scheduleGroup: this.scheduleGroup,
         schedule: expression,
-        target: new targets.LambdaInvoke(runner.function, {
-          role: this.schedulerRole,
-          input: scheduler.ScheduleTargetInput.fromObject({ job }),
-          retryAttempts: 10,
-          maxEventAge,
-          deadLetterQueue: this.deadLetterQueue,
-        }),
+        target:
+          job === 'churn-scan'
+            ? new targets.StepFunctionsStartExecution(this.churnScan.stateMachine, {
+                role: this.schedulerRole,
+                // The state machine reads only `asOf` (absent: the execution's start).
+                input: scheduler.ScheduleTargetInput.fromObject({ job }),
+                retryAttempts: 10,
+                maxEventAge,
+                deadLetterQueue: this.deadLetterQueue,
+              })
+            : new targets.LambdaInvoke(runner.function, {
+                role: this.schedulerRole,
+                input: scheduler.ScheduleTargetInput.fromObject({ job }),
+                retryAttempts: 10,
+                maxEventAge,
+                deadLetterQueue: this.deadLetterQueue,
+              }),
       });
     }
     // The group's name is generated at synth time, so a schedule names it without a reference and

@@ -65,6 +65,19 @@ export class LoyaltyStack extends cdk.Stack {
       'A scheduled lifecycle job could not be delivered, or failed after retries: see the jobs DLQ.',
     );
 
+    new cloudwatch.Alarm(this, 'ChurnScanFailedAlarm', {
+      alarmDescription:
+        "A churn scan execution failed (a segment failed after its retries): the next execution resumes the day's run.",
+      metric: this.jobs.churnScan.stateMachine.metricFailed({
+        period: cdk.Duration.minutes(5),
+        statistic: 'Sum',
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
     new cdk.CfnOutput(this, 'ApiUrl', { value: this.httpApi.stage.url, description: 'Base URL of the API' });
     new cdk.CfnOutput(this, 'TableName', { value: this.table.table.tableName });
     new cdk.CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });

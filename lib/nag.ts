@@ -50,3 +50,23 @@ export function acknowledgeInvokeVersionsWildcard(
       'aliases, not other functions.',
   });
 }
+
+/**
+ * A Distributed Map starts child executions of its own state machine: CDK grants
+ * states:StartExecution/DescribeExecution/StopExecution on `execution:<name>:*` and
+ * `execution:<name>/<label>:*`, executions that exist only once the map runs.
+ */
+export function acknowledgeDistributedMapExecutions(stateMachine: IConstruct, label: string): void {
+  const stack = cdk.Stack.of(stateMachine);
+  const logicalId = stack.resolve(stack.getLogicalId(stateMachine.node.defaultChild as cdk.CfnElement));
+  const name = `{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId}"}]}]}`;
+  const executions = `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${name}`;
+  for (const resource of [`${executions}:*`, `${executions}/${label}:*`]) {
+    cdk.Validations.of(stateMachine).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${resource}]`,
+      reason:
+        "The Distributed Map's child executions of this one state machine: their names are made at " +
+        'run time, so only a wildcard after its own name can name them.',
+    });
+  }
+}

@@ -42,8 +42,10 @@ import { TransactionCancelledError, transactWrite } from '../store/transactions.
 import { type RequestContext, withinDeadline } from './context.ts';
 import { jitter } from './retry.ts';
 
-/** Segments of the parallel Scan, worked on at once; each keeps its own position. */
+/** Segments of the in-process parallel Scan (POST /v1/jobs/churn-scan), worked on at once. */
 export const SCAN_SEGMENTS = 16;
+/** Most segments a run may be split in (on AWS, one Step Functions map item each). */
+export const MAX_SCAN_SEGMENTS = 10_000;
 /** Items read per Scan page: a crash repeats at most this much reading of a segment. */
 const PAGE_LIMIT = 1_000;
 /** Attempts on one member whose scores keep changing under the scan (another scan of the same day). */
@@ -51,30 +53,34 @@ const MAX_ATTEMPTS = 10;
 
 export const CHURN_RISK_CHANGED = 'member.churn_risk.changed';
 
-interface ScanRun {
+/** One run of the scan: (job, day), the instant it scores as of, its model and its split. */
+export interface ScanRun {
   job: string;
   runDay: string;
   asOf: string;
   model: ChurnModelRecord;
   settings: ScoreSettings;
+  /** Segments the run's Scan is split in (fixed by its first call, see startJobRun). */
+  segments: number;
 }
 
-/** Score every purchaser as of `asOf`'s day; false if the call's time ran out first. */
-export async function scanChurn(
-  ctx: RequestContext,
-  job: string,
-  runDay: string,
-  asOf: string,
-  model: ChurnModelRecord,
-  settings: ScoreSettings,
-): Promise<boolean> {
-  const run: ScanRun = { job, runDay, asOf, model, settings };
-  const progress = await scanProgress(ctx.store, job, runDay);
-  const segments = Array.from({ length: SCAN_SEGMENTS }, (_, segment) => segment);
+/** Score every purchaser as of `asOf`'s day, all segments in this process; false if time ran out first. */
+export async function scanChurn(ctx: RequestContext, run: ScanRun): Promise<boolean> {
+  const progress = await scanProgress(ctx.store, run.job, run.runDay);
+  const segments = Array.from({ length: run.segments }, (_, segment) => segment);
   const finished = await Promise.all(
     segments.map((segment) => drainSegment(ctx, run, segment, progress.get(segment) ?? SEGMENT_START)),
   );
   return finished.every(Boolean);
+}
+
+/**
+ * Score one segment of the run, from where it stands, until it is done (true) or the call's time
+ * runs out (false): the worker each item of the AWS fan-out runs (handlers/churn-scan-worker.ts).
+ */
+export async function scanChurnSegment(ctx: RequestContext, run: ScanRun, segment: number): Promise<boolean> {
+  const from = await scanSegmentProgress(ctx.store, run.job, run.runDay, segment);
+  return drainSegment(ctx, run, segment, from);
 }
 
 async function drainSegment(
@@ -88,7 +94,7 @@ async function drainSegment(
     if (!withinDeadline(ctx)) return false;
     const page = await scanPurchasers(ctx.store, {
       segment,
-      segments: SCAN_SEGMENTS,
+      segments: run.segments,
       startKey: position.after,
       limit: PAGE_LIMIT,
     });

@@ -13,7 +13,13 @@
  * of its own, services/churn-scan.ts) and keeps its position in the run's items.
  */
 import { lotsToNotice } from '../domain/due.ts';
-import { ChurnModelMissingError, GoneError, NotFoundError, ValidationError } from '../domain/errors.ts';
+import {
+  ChurnModelMissingError,
+  ConflictError,
+  GoneError,
+  NotFoundError,
+  ValidationError,
+} from '../domain/errors.ts';
 import type { MemberPoints } from '../domain/member-ledger.ts';
 import { qualifyingPoints, reviewTier, tierFor, tierProgress, tierReviewDate } from '../domain/tiers.ts';
 import { addDays, dayOf, toUtc } from '../domain/time.ts';
@@ -33,7 +39,7 @@ import { DUE_SHARDS, type DueKind, shardOf } from '../store/keys.ts';
 import { allPlans } from '../store/plan-store.ts';
 import { getProgram, type ProgramRecord } from '../store/program-store.ts';
 import type { TransactItem } from '../store/transactions.ts';
-import { scanChurn } from './churn-scan.ts';
+import { SCAN_SEGMENTS, scanChurn } from './churn-scan.ts';
 import { type RequestContext, respond, type UseCaseResponse, withinDeadline } from './context.ts';
 import { type MemberChangePlan, type PlannedEvent, writeMemberChange } from './member-change.ts';
 import { loadPointsContext } from './points-context.ts';
@@ -179,7 +185,14 @@ export const jobPasses: Record<JobName, (Pass | ScanPass)[]> = {
     {
       scan: (ctx, job, runDay, asOf, run) => {
         if (!run.churnModel) throw new ChurnModelMissingError();
-        return scanChurn(ctx, job, runDay, asOf, run.churnModel, run.program);
+        return scanChurn(ctx, {
+          job,
+          runDay,
+          asOf,
+          model: run.churnModel,
+          settings: run.program,
+          segments: SCAN_SEGMENTS,
+        });
       },
     },
   ],
@@ -206,7 +219,8 @@ export async function runJob(ctx: RequestContext, name: JobName, body: JobBody):
   ]);
   if (scans && !churnModel) throw new ChurnModelMissingError();
   const run: RunContext = { program, plans, churnModel };
-  await startJobRun(ctx.store, name, runDay, asOf, ctx.now);
+  const started = await startJobRun(ctx.store, name, runDay, asOf, ctx.now, scans ? SCAN_SEGMENTS : undefined);
+  if (scans) refuseAnotherSplit(name, runDay, started.segments, SCAN_SEGMENTS);
   let complete = true;
   for (const pass of passes) {
     if ('scan' in pass) {
@@ -227,6 +241,19 @@ export async function runJob(ctx: RequestContext, name: JobName, body: JobBody):
   if (complete) await completeJobRun(ctx.store, name, runDay, ctx.now);
   const totals = await jobTotals(ctx.store, name, runDay);
   return respond(200, { job: name, asOf, ...totals, complete });
+}
+
+/**
+ * A scan run's segment positions are only meaningful in the split it began with: a run begun by the
+ * AWS fan-out (many segments) is not continued in-process (16), nor the other way round.
+ */
+export function refuseAnotherSplit(job: JobName, runDay: string, runs: number | undefined, asked: number): void {
+  if (runs !== undefined && runs !== asked) {
+    throw new ConflictError(
+      `The ${job} run of ${runDay} is split in ${runs} segments, not ${asked}: continue it the way it began.`,
+      { segments: runs },
+    );
+  }
 }
 
 /** Work through one shard of a due index; false if the call's time ran out first. */

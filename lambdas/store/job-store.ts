@@ -31,23 +31,36 @@ export async function dueIds(
   return { ids, next: result.LastEvaluatedKey };
 }
 
-/** Record that a run of (job, day) started (once) and when it last ran. */
+/**
+ * Record that a run of (job, day) started (once) and when it last ran. A scan run also records the
+ * number of segments it is split in, fixed by its first call: a segment's position means nothing in
+ * another split, so a call with another number gets the run's own back (the caller refuses).
+ */
 export async function startJobRun(
   store: Store,
   job: string,
   day: string,
   asOf: string,
   now: string,
-): Promise<void> {
-  await store.db.send(
+  segments?: number,
+): Promise<{ segments: number | undefined }> {
+  const { Attributes } = await store.db.send(
     new UpdateCommand({
       TableName: store.tableName,
       Key: keys.jobRun(job, day),
-      UpdateExpression:
-        'SET entity = :entity, startedAt = if_not_exists(startedAt, :now), lastAsOf = :asOf, lastCallAt = :now',
-      ExpressionAttributeValues: { ':entity': 'job', ':now': now, ':asOf': asOf },
+      UpdateExpression: `SET entity = :entity, startedAt = if_not_exists(startedAt, :now), lastAsOf = :asOf, lastCallAt = :now${
+        segments === undefined ? '' : ', scanSegments = if_not_exists(scanSegments, :segments)'
+      }`,
+      ExpressionAttributeValues: {
+        ':entity': 'job',
+        ':now': now,
+        ':asOf': asOf,
+        ...(segments === undefined ? {} : { ':segments': segments }),
+      },
+      ReturnValues: 'ALL_NEW',
     }),
   );
+  return { segments: typeof Attributes?.scanSegments === 'number' ? Attributes.scanSegments : undefined };
 }
 
 export async function completeJobRun(store: Store, job: string, day: string, now: string): Promise<void> {
@@ -94,20 +107,26 @@ export async function jobTotals(
   day: string,
 ): Promise<{ processed: number; changed: number }> {
   const { pk } = keys.jobRun(job, day);
-  const result = await store.db.send(
-    new QueryCommand({
-      TableName: store.tableName,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :shard)',
-      ExpressionAttributeValues: { ':pk': pk, ':shard': 'SHARD#' },
-      ConsistentRead: true,
-    }),
-  );
   let processed = 0;
   let changed = 0;
-  for (const item of result.Items ?? []) {
-    processed += Number(item.processed ?? 0);
-    changed += Number(item.changed ?? 0);
-  }
+  // A fanned-out scan has up to thousands of segment items: more than one page.
+  let start: Record<string, unknown> | undefined;
+  do {
+    const result = await store.db.send(
+      new QueryCommand({
+        TableName: store.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :shard)',
+        ExpressionAttributeValues: { ':pk': pk, ':shard': 'SHARD#' },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of result.Items ?? []) {
+      processed += Number(item.processed ?? 0);
+      changed += Number(item.changed ?? 0);
+    }
+    start = result.LastEvaluatedKey;
+  } while (start);
   return { processed, changed };
 }
 

@@ -164,18 +164,19 @@ describe('ledger table', () => {
 });
 
 describe('functions', () => {
-  it('has one function per route group plus authorizer, fallback, publisher, job runner and bootstrap (+ its provider)', () => {
-    template.resourceCountIs('AWS::Lambda::Function', groups.length + 6);
+  it('has one function per route group plus authorizer, fallback, publisher, job runner, churn scan worker and bootstrap (+ its provider)', () => {
+    template.resourceCountIs('AWS::Lambda::Function', groups.length + 7);
     const ids = new Set([
       ...groups.map((group) => logicalId(stack.httpApi.groupFunctions[group])),
       logicalId(stack.httpApi.authorizerFunction),
       logicalId(stack.httpApi.fallbackFunction),
       logicalId(stack.events.publisher),
       logicalId(stack.jobs.runner),
+      logicalId(stack.jobs.churnScan.worker),
       logicalId(stack.bootstrapAdminKey.function),
       providerFunctionId(),
     ]);
-    expect(ids.size).toBe(groups.length + 6);
+    expect(ids.size).toBe(groups.length + 7);
     for (const id of ids) expect(resources[id]?.Type).toBe('AWS::Lambda::Function');
   });
 
@@ -369,6 +370,7 @@ describe('lifecycle jobs', () => {
   const dlqId = () => logicalId(stack.jobs.deadLetterQueue);
   const roleId = () => logicalId(stack.jobs.schedulerRole);
   const groupId = () => logicalId(stack.jobs.scheduleGroup);
+  const stateMachineId = () => logicalId(stack.jobs.churnScan.stateMachine);
   const scheduleResources = () => ofType('AWS::Scheduler::Schedule').map(([, schedule]) => schedule);
   const schedules = () => scheduleResources().map((schedule) => schedule.Properties);
 
@@ -407,9 +409,14 @@ describe('lifecycle jobs', () => {
         GroupName: resources[groupId()]!.Properties.Name,
       });
       const target = schedule.Target as { Arn: unknown; RoleArn: unknown; Input: string };
-      expect(target.Arn).toEqual({ 'Fn::GetAtt': [runnerId(), 'Arn'] });
+      // The churn scan starts its fan-out (a state machine); every other job is the runner's.
+      const job = (JSON.parse(target.Input) as { job: string }).job;
+      expect(target.Arn).toEqual(
+        job === 'churn-scan' ? { Ref: stateMachineId() } : { 'Fn::GetAtt': [runnerId(), 'Arn'] },
+      );
       expect(target.RoleArn).toEqual({ 'Fn::GetAtt': [roleId(), 'Arn'] });
-      expect(Object.keys(JSON.parse(target.Input))).toEqual(['job']); // job-runner.ts accepts nothing else
+      // job-runner.ts accepts nothing else; the state machine reads only `asOf` (absent: its start).
+      expect(Object.keys(JSON.parse(target.Input))).toEqual(['job']);
     }
     // The group name is a literal, not a reference: only DependsOn orders the group first.
     expect(resources[groupId()]!.Properties.Name).toEqual(expect.any(String));
@@ -439,7 +446,7 @@ describe('lifecycle jobs', () => {
     });
   });
 
-  it('lets the scheduler role only invoke the runner and record failures in the DLQ', () => {
+  it('lets the scheduler role only invoke the runner, start the churn scan and record failures in the DLQ', () => {
     const runnerArn = { 'Fn::GetAtt': [runnerId(), 'Arn'] };
     expect(statementsOfRole(roleId())).toEqual([
       {
@@ -449,6 +456,7 @@ describe('lifecycle jobs', () => {
         Resource: [runnerArn, { 'Fn::Join': ['', [runnerArn, ':*']] }],
       },
       { Action: 'sqs:SendMessage', Effect: 'Allow', Resource: { 'Fn::GetAtt': [dlqId(), 'Arn'] } },
+      { Action: 'states:StartExecution', Effect: 'Allow', Resource: { Ref: stateMachineId() } },
     ]);
     const role = resources[roleId()]!.Properties;
     expect(role.ManagedPolicyArns).toBeUndefined();
@@ -598,6 +606,115 @@ describe('bootstrap admin key', () => {
       [s.Action].flat().some((a) => a.startsWith('lambda:')),
     )) {
       expect(JSON.stringify(statement.Resource)).toContain(bootstrapId());
+    }
+  });
+});
+
+describe('churn scan fan-out', () => {
+  const machineId = () => logicalId(stack.jobs.churnScan.stateMachine);
+  const workerId = () => logicalId(stack.jobs.churnScan.worker);
+  const machine = () => resources[machineId()]!.Properties;
+  const machineRoleId = () => (machine().RoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+  /** The definition as JSON: references (ARNs, names) become placeholders. */
+  const definition = () => {
+    const parts = (machine().DefinitionString as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+    return JSON.parse(parts.map((part) => (typeof part === 'string' ? part : 'REF')).join('')) as {
+      StartAt: string;
+      States: Record<string, Record<string, unknown>>;
+    };
+  };
+
+  it('plans, maps one Standard child execution per segment (1,024, 40 at once, no failure tolerated), then finishes', () => {
+    const { StartAt, States } = definition();
+    expect(StartAt).toBe('AsOfGiven');
+    expect(States.AsOfExecutionStart).toMatchObject({
+      Parameters: { 'asOf.$': '$$.Execution.StartTime' },
+      Next: 'Plan',
+    });
+    expect(States.Plan).toMatchObject({
+      Parameters: { step: 'plan', 'asOf.$': '$.asOf', segments: 1024 },
+      Next: 'Segments',
+    });
+    expect(States.Segments).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.pending',
+      MaxConcurrency: 40,
+      Label: 'ChurnScanSegments',
+      ResultPath: null,
+      ItemProcessor: {
+        ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
+        StartAt: 'ScoreSegment',
+      },
+      Next: 'Finish',
+    });
+    // No failure tolerated (Step Functions' default when neither is set): a failed segment fails the run.
+    expect(States.Segments).not.toHaveProperty('ToleratedFailureCount');
+    expect(States.Segments).not.toHaveProperty('ToleratedFailurePercentage');
+    const items = (States.Segments!.ItemProcessor as { States: Record<string, Record<string, unknown>> })
+      .States;
+    // A segment is called again until it reports done; a failed call is retried with backoff.
+    expect(items.ScoreSegment).toMatchObject({
+      Parameters: { step: 'segment', 'segment.$': '$.segment', 'segments.$': '$.segments' },
+      ResultPath: '$.outcome',
+      Next: 'SegmentDone',
+    });
+    expect(items.ScoreSegment!.Retry).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ ErrorEquals: ['States.TaskFailed', 'States.Timeout'], MaxAttempts: 6 }),
+      ]),
+    );
+    expect(items.SegmentDone).toMatchObject({
+      Choices: [{ Variable: '$.outcome.done', BooleanEquals: true, Next: 'SegmentScored' }],
+      Default: 'ScoreSegment',
+    });
+    expect(States.Finish).toMatchObject({
+      Parameters: { step: 'finish', segments: 1024 },
+      Next: 'RunComplete',
+    });
+    expect(States.RunComplete).toMatchObject({ Default: 'RunIncomplete' });
+  });
+
+  it("traces and logs every execution, and ends a day's run before the next one starts", () => {
+    expect(machine().TracingConfiguration).toEqual({ Enabled: true });
+    expect(machine().LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: false });
+    expect(definition()).toHaveProperty('TimeoutSeconds', 20 * 3600);
+  });
+
+  it('raises an alarm when an execution fails', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').filter(([, alarm]) =>
+      JSON.stringify(alarm.Properties.Dimensions ?? []).includes(machineId()),
+    );
+    expect(alarms.map(([, alarm]) => alarm.Properties)).toEqual([
+      expect.objectContaining({
+        Namespace: 'AWS/States',
+        MetricName: 'ExecutionsFailed',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      }),
+    ]);
+  });
+
+  it('runs the worker for up to 15 minutes on the table, invoked only by the state machine', () => {
+    const worker = resources[workerId()]!.Properties;
+    expect(worker.Timeout).toBe(900);
+    expect(worker.Environment).toEqual({
+      Variables: expect.objectContaining({ TABLE_NAME: { Ref: logicalId(stack.table.table) } }),
+    });
+    for (const write of WRITE_ACTIONS) expect(actionsOf(workerId())).toContain(write);
+    const invokers = ofType('AWS::IAM::Policy').filter(([, policy]) =>
+      (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement.some(
+        (statement) =>
+          [statement.Action].flat().some((action) => action.startsWith('lambda:Invoke')) &&
+          JSON.stringify(statement.Resource).includes(workerId()),
+      ),
+    );
+    expect(invokers.flatMap(([, policy]) => policy.Properties.Roles)).toEqual([{ Ref: machineRoleId() }]);
+    // The state machine's role invokes the worker and nothing else.
+    for (const statement of statementsOfRole(machineRoleId())) {
+      if ([statement.Action].flat().some((action) => action.startsWith('lambda:'))) {
+        expect(JSON.stringify(statement.Resource)).toContain(workerId());
+        expect(JSON.stringify(statement.Resource)).not.toContain(logicalId(stack.jobs.runner));
+      }
     }
   });
 });
