@@ -247,6 +247,120 @@ describe('npm start', () => {
     expect(output()).toContain('LOYALTY_CLOCK=next tuesday is not an RFC 3339 instant');
   });
 
+  it('one churn band change gives exactly one event, in the feed and in events.ndjson (LOYALTY_CLOCK)', async () => {
+    const churnDir = mkdtempSync(join(tmpdir(), 'loyalty-churn-'));
+    const env = { LOYALTY_DATA_DIR: churnDir, LOYALTY_FEED_HOLDBACK_SECONDS: '0' };
+    const api = async (started: Started, method: string, path: string, body?: unknown, csv?: string) => {
+      const response = await fetch(`${started.url}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${started.adminKey}`,
+          'content-type': csv === undefined ? 'application/json' : 'text/csv',
+        },
+        ...(csv !== undefined ? { body: csv } : body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      expect(response.status, `${method} ${path}`).toBeLessThan(300);
+      // biome-ignore lint/suspicious/noExplicitAny: responses are read field by field
+      return (await response.json()) as Record<string, any>;
+    };
+    type Event = { id: string; type: string; memberId: string; data: Record<string, unknown> };
+    const churnEvents = async (started: Started): Promise<Event[]> =>
+      (await api(started, 'GET', '/v1/events?type=member.churn_risk.changed&limit=100')).items;
+    const file = join(churnDir, 'events.ndjson');
+    const inFile = () =>
+      (existsSync(file) ? readFileSync(file, 'utf8') : '')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Event)
+        .filter((event) => event.type === 'member.churn_risk.changed');
+    /** The file once it holds `count` churn events (the poller appends them a moment after the commit). */
+    const fileWith = async (count: number) => {
+      const deadline = Date.now() + 10_000;
+      while (inFile().length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      return inFile();
+    };
+    const header = 'externalRef,partnerId,amountMinor,currency,occurredAt,orderRef';
+    const day = (offset: number) =>
+      new Date(Date.parse('2026-01-05T12:00:00Z') + offset * 86_400_000).toISOString();
+    // 20 customers buying every one to five weeks, some until June and some only in the winter;
+    // `lapsed` bought weekly in January and February, then never again.
+    const rows: string[] = [];
+    for (let c = 0; c < 20; c++) {
+      const every = 7 + 7 * (c % 5);
+      const until = c % 3 === 0 ? 60 : 170;
+      for (let d = c, n = 0; d <= until; d += every, n++)
+        rows.push(`c${c},churn-shop,${1_500 + 100 * c},USD,${day(d)},c${c}-${n}`);
+    }
+    for (let d = 0; d < 56; d += 7) rows.push(`lapsed,churn-shop,2500,USD,${day(d)},lapsed-${d}`);
+    try {
+      const july1 = await start({ ...env, LOYALTY_CLOCK: '2026-07-01T00:00:00Z' });
+      await api(july1, 'POST', '/v1/partners', {
+        id: 'churn-shop',
+        name: 'Churn shop',
+        earnRule: { pointsPerUnit: 1, unitMinor: 100 },
+        fundingRateMinor: 1,
+        reimbursementRateMinor: 1,
+      });
+      const imported = await api(
+        july1,
+        'POST',
+        '/v1/imports/transactions',
+        undefined,
+        [header, ...rows].join('\n'),
+      );
+      expect(imported).toMatchObject({ complete: true, membersCreated: 21, rejectedCount: 0 });
+      await api(july1, 'POST', '/v1/analytics/churn-model/fit', {});
+      const first = await api(july1, 'POST', '/v1/jobs/churn-scan', {});
+      expect(first).toMatchObject({ processed: 21, changed: 21, complete: true });
+      const firstEvents = await churnEvents(july1);
+      expect(firstEvents).toHaveLength(21); // a first score is a change from nothing
+      const lapsed = firstEvents.find(
+        (event) =>
+          event.data.current === 'high' &&
+          event.data.pAlive === Math.min(...firstEvents.map((e) => e.data.pAlive as number)),
+      );
+      expect(lapsed).toBeDefined();
+      expect((await fileWith(21)).map((event) => event.id).sort()).toEqual(
+        firstEvents.map((event) => event.id).sort(),
+      );
+      // The lapsed customer comes back late that evening.
+      const back = await api(
+        july1,
+        'POST',
+        '/v1/imports/transactions',
+        undefined,
+        `${header}\nlapsed,churn-shop,4000,USD,2026-07-01T00:00:30Z,lapsed-back`,
+      );
+      expect(back).toMatchObject({ imported: 1 });
+      await stop(july1);
+
+      const july2 = await start({ ...env, LOYALTY_CLOCK: '2026-07-02T00:00:00Z' });
+      const second = await api(july2, 'POST', '/v1/jobs/churn-scan', {});
+      expect(second).toMatchObject({ processed: 21, complete: true });
+      const again = await api(july2, 'POST', '/v1/jobs/churn-scan', {});
+      // The day's run is done: nothing is scored or sent twice.
+      expect(again).toEqual({ ...second, asOf: expect.stringMatching(/^2026-07-02T/) });
+      const events = await churnEvents(july2);
+      const added = events.filter((event) => !firstEvents.some((seen) => seen.id === event.id));
+      // One event per band change, no more: the job's count, each member at most once.
+      expect(added).toHaveLength(second.changed);
+      expect(new Set(added.map((event) => event.memberId)).size).toBe(added.length);
+      const comeback = added.filter((event) => event.memberId === lapsed?.memberId);
+      expect(comeback).toEqual([
+        expect.objectContaining({ data: expect.objectContaining({ previous: 'high', current: 'low' }) }),
+      ]);
+      const member = await api(july2, 'GET', `/v1/members/${lapsed?.memberId}`);
+      expect(member.churn).toMatchObject({ risk: 'low', pAlive: comeback[0]?.data.pAlive });
+      // The file holds every event of the feed exactly once.
+      const written = await fileWith(21 + added.length);
+      expect(written.map((event) => event.id).sort()).toEqual(events.map((event) => event.id).sort());
+      expect(written.filter((event) => event.memberId === lapsed?.memberId)).toHaveLength(2);
+      await stop(july2);
+    } finally {
+      rmSync(churnDir, { recursive: true, force: true });
+    }
+  });
+
   it('says clearly that the port is taken', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
