@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ensureTable, LOCAL_CREDENTIALS, startDynamoDbLocal } from '../local/dynamodb-local.ts';
 import { bundleAll, coldInit, importOnce } from './bundles.ts';
+import type { CdnowImportResult } from './cdnow-import.ts';
 import type { ChurnScanConfig } from './churn-scan.ts';
 import type { JobBenchConfig } from './job-bench.ts';
 import { type FunctionResult, type Results, renderReport } from './report.ts';
@@ -82,9 +83,20 @@ async function main(): Promise<void> {
     const { measureRenewalsJob } = await import('./renewals-job.ts');
     return measureRenewalsJob(endpoint, RENEWALS_JOB, progress);
   });
+  // In a process of its own, like a user's server: see cdnow-import.ts.
   const cdnowImport = await onItsOwnDynamoDbLocal('the CDNOW import', async (endpoint) => {
-    const { measureCdnowImport } = await import('./cdnow-import.ts');
-    return measureCdnowImport(endpoint, progress);
+    const child = spawnSync(
+      process.execPath,
+      [fileURLToPath(new URL('cdnow-import.ts', import.meta.url)), endpoint],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, TABLE_NAME: '', DYNAMODB_ENDPOINT: '' },
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
+    if (child.status !== 0) throw new Error(`the CDNOW import bench failed (exit ${child.status})`);
+    return JSON.parse(child.stdout.trim().split('\n').at(-1) ?? '') as CdnowImportResult;
   });
   const churnScan = await onItsOwnDynamoDbLocal('the churn scan', async (endpoint) => {
     const { measureChurnScan } = await import('./churn-scan.ts');

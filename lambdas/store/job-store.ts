@@ -100,16 +100,10 @@ export async function countJobVisit(store: Store, job: string, day: string, shar
   );
 }
 
-/** Totals of a run of (job, day) over all its calls. */
-export async function jobTotals(
-  store: Store,
-  job: string,
-  day: string,
-): Promise<{ processed: number; changed: number }> {
+/** Every `SHARD#nn` item of a run (a fanned-out scan has thousands: more than one page). */
+async function runShards(store: Store, job: string, day: string): Promise<Record<string, unknown>[]> {
   const { pk } = keys.jobRun(job, day);
-  let processed = 0;
-  let changed = 0;
-  // A fanned-out scan has up to thousands of segment items: more than one page.
+  const items: Record<string, unknown>[] = [];
   let start: Record<string, unknown> | undefined;
   do {
     const result = await store.db.send(
@@ -121,12 +115,24 @@ export async function jobTotals(
         ExclusiveStartKey: start,
       }),
     );
-    for (const item of result.Items ?? []) {
-      processed += Number(item.processed ?? 0);
-      changed += Number(item.changed ?? 0);
-    }
+    items.push(...(result.Items ?? []));
     start = result.LastEvaluatedKey;
   } while (start);
+  return items;
+}
+
+/** Totals of a run of (job, day) over all its calls. */
+export async function jobTotals(
+  store: Store,
+  job: string,
+  day: string,
+): Promise<{ processed: number; changed: number }> {
+  let processed = 0;
+  let changed = 0;
+  for (const item of await runShards(store, job, day)) {
+    processed += Number(item.processed ?? 0);
+    changed += Number(item.changed ?? 0);
+  }
   return { processed, changed };
 }
 
@@ -169,24 +175,10 @@ export async function scanProgress(
   job: string,
   day: string,
 ): Promise<Map<number, ScanSegmentProgress>> {
-  const { pk } = keys.jobRun(job, day);
   const progress = new Map<number, ScanSegmentProgress>();
-  let start: Record<string, unknown> | undefined;
-  do {
-    const result = await store.db.send(
-      new QueryCommand({
-        TableName: store.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :shard)',
-        ExpressionAttributeValues: { ':pk': pk, ':shard': 'SHARD#' },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of result.Items ?? []) {
-      progress.set(Number(String(item.sk).slice('SHARD#'.length)), segmentProgressOf(item));
-    }
-    start = result.LastEvaluatedKey;
-  } while (start);
+  for (const item of await runShards(store, job, day)) {
+    progress.set(Number(String(item.sk).slice('SHARD#'.length)), segmentProgressOf(item));
+  }
   return progress;
 }
 

@@ -1,4 +1,3 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError } from '../../lambdas/domain/errors.ts';
 import { addDays } from '../../lambdas/domain/time.ts';
@@ -11,6 +10,7 @@ import { replaceProgram } from '../../lambdas/services/program.ts';
 import type { Store } from '../../lambdas/store/client.ts';
 import { admin, contextFor, parse, partnerPrincipal } from '../support/fixtures.ts';
 import { createTestPartner, ledgerCalls } from '../support/ledger.ts';
+import { outboxEventsOfType } from '../support/subscriptions.ts';
 import { createTestStore } from '../support/table.ts';
 
 /**
@@ -32,25 +32,7 @@ const lambdaContext = (ms: number) => ({
   awsRequestId: 'test',
 });
 
-async function churnEventCount(): Promise<number> {
-  let count = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await store.db.send(
-      new ScanCommand({
-        TableName: store.tableName,
-        FilterExpression: 'entity = :event AND #event.#type = :type',
-        ExpressionAttributeNames: { '#event': 'event', '#type': 'type' },
-        ExpressionAttributeValues: { ':event': 'event', ':type': 'member.churn_risk.changed' },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    count += page.Items?.length ?? 0;
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return count;
-}
+const churnEventCount = async () => (await outboxEventsOfType(store, 'member.churn_risk.changed')).length;
 
 /** What Step Functions does: plan, then each item until its segment is done, then finish. */
 async function execute(firstCallMs: number) {

@@ -1,4 +1,3 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError, NotFoundError, ValidationError } from '../../lambdas/domain/errors.ts';
 import { addDays } from '../../lambdas/domain/time.ts';
@@ -11,7 +10,7 @@ import { replaceProgram } from '../../lambdas/services/program.ts';
 import type { Store } from '../../lambdas/store/client.ts';
 import { admin, contextFor, parse, partnerPrincipal } from '../support/fixtures.ts';
 import { createTestPartner, ledgerCalls } from '../support/ledger.ts';
-import type { OutboxEnvelope } from '../support/subscriptions.ts';
+import { outboxEventsOfType } from '../support/subscriptions.ts';
 import { createTestStore } from '../support/table.ts';
 
 /**
@@ -67,25 +66,7 @@ const admin0 = (now = AT0) => contextFor(store, admin, { now });
 const purchasers = () => [...groups.regulars, ...groups.lapsed, ...groups.oneTimers, returning, erased];
 
 /** Every `member.churn_risk.changed` outbox event in the table. */
-async function churnEvents(): Promise<OutboxEnvelope[]> {
-  const events: OutboxEnvelope[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await store.db.send(
-      new ScanCommand({
-        TableName: store.tableName,
-        FilterExpression: 'entity = :event AND #event.#type = :type',
-        ExpressionAttributeNames: { '#event': 'event', '#type': 'type' },
-        ExpressionAttributeValues: { ':event': 'event', ':type': 'member.churn_risk.changed' },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    events.push(...(page.Items ?? []).map((item) => item.event as OutboxEnvelope));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return events;
-}
+const churnEvents = () => outboxEventsOfType(store, 'member.churn_risk.changed');
 
 const churnOf = async (memberId: string, now: string): Promise<ChurnView | null> =>
   (await calls.member(memberId, now)).churn;

@@ -12,17 +12,22 @@ export interface OutboxEnvelope {
   data: Record<string, unknown> & { effectiveAt?: string };
 }
 
-/** A member's outbox events, oldest first (then by type): what the publisher will send. */
-export async function outboxEventsOf(store: Store, memberId: string): Promise<OutboxEnvelope[]> {
+/** Outbox events matching a filter on the envelope (`#event` names it), in table order. */
+async function outboxEventsWhere(
+  store: Store,
+  condition: string,
+  names: Record<string, string>,
+  values: Record<string, unknown>,
+): Promise<OutboxEnvelope[]> {
   const items: Record<string, unknown>[] = [];
   let start: Record<string, unknown> | undefined;
   do {
     const page = await store.db.send(
       new ScanCommand({
         TableName: store.tableName,
-        FilterExpression: 'entity = :event AND #event.memberId = :member',
-        ExpressionAttributeNames: { '#event': 'event' },
-        ExpressionAttributeValues: { ':event': 'event', ':member': memberId },
+        FilterExpression: `entity = :event AND ${condition}`,
+        ExpressionAttributeNames: { '#event': 'event', ...names },
+        ExpressionAttributeValues: { ':event': 'event', ...values },
         ConsistentRead: true,
         ExclusiveStartKey: start,
       }),
@@ -30,9 +35,18 @@ export async function outboxEventsOf(store: Store, memberId: string): Promise<Ou
     items.push(...(page.Items ?? []));
     start = page.LastEvaluatedKey;
   } while (start);
-  return items
-    .map((item) => item.event as OutboxEnvelope)
-    .sort((a, b) => a.occurredAt.localeCompare(b.occurredAt) || a.type.localeCompare(b.type));
+  return items.map((item) => item.event as OutboxEnvelope);
+}
+
+/** A member's outbox events, oldest first (then by type): what the publisher will send. */
+export async function outboxEventsOf(store: Store, memberId: string): Promise<OutboxEnvelope[]> {
+  const events = await outboxEventsWhere(store, '#event.memberId = :member', {}, { ':member': memberId });
+  return events.sort((a, b) => a.occurredAt.localeCompare(b.occurredAt) || a.type.localeCompare(b.type));
+}
+
+/** Every outbox event of one type (e.g. `member.churn_risk.changed`), in table order. */
+export function outboxEventsOfType(store: Store, type: string): Promise<OutboxEnvelope[]> {
+  return outboxEventsWhere(store, '#event.#type = :type', { '#type': 'type' }, { ':type': type });
 }
 
 /** GET /v1/reports/subscriptions with nothing in it. */
