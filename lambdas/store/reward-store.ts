@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ConflictError, NotFoundError } from '../domain/errors.ts';
+import { ConflictError, NotFoundError, TooManyConcurrentUpdatesError } from '../domain/errors.ts';
 import type { Reward, UpdateRewardBody } from '../schemas/rewards.ts';
 import type { Store } from './client.ts';
 import { setClause } from './expressions.ts';
@@ -13,12 +13,15 @@ import { type TransactItem, TransactionCancelledError, transactWrite } from './t
 const MAX_READS_PER_PAGE = 10;
 
 /**
- * A reward as stored: its API view in one map (what gsi1 projects) and the version of its
- * catalogue fields, bumped by every PATCH (not by redemptions, which only move `inventory`).
+ * A reward as stored: its API view in one map (what gsi1 projects), the version of its
+ * catalogue fields, bumped by every PATCH (not by redemptions, which only move `inventory`), and
+ * how many times it has sold out: a refund or a restock can give a sold-out reward stock again, and
+ * each later sell-out is a change with its own `reward.out_of_stock` (keyed by this count).
  */
 export interface RewardRecord {
   reward: Reward;
   catalogueVersion: number;
+  sellOuts: number;
 }
 
 /** Rebuild the view in API field order (DynamoDB does not keep map key order). */
@@ -41,7 +44,19 @@ export function rewardFromItem(item: Record<string, unknown>): RewardRecord {
   return {
     reward: rewardViewOf(item.reward as Record<string, unknown>),
     catalogueVersion: Number(item.catalogueVersion),
+    // Absent on rewards that never sold out (and on items written before the count existed).
+    sellOuts: Number(item.sellOuts ?? 0),
   };
+}
+
+/**
+ * The condition that no sell-out happened since `record` was read, so the sell-out this change
+ * records is the next one (a stale read is cancelled and planned again, never a duplicate key).
+ */
+function noSellOutSince(record: RewardRecord): { condition: string; values: Record<string, number> } {
+  return record.sellOuts === 0
+    ? { condition: '(attribute_not_exists(#sellOuts) OR #sellOuts = :sellOuts)', values: { ':sellOuts': 0 } }
+    : { condition: '#sellOuts = :sellOuts', values: { ':sellOuts': record.sellOuts } };
 }
 
 export function putNewReward(store: Store, reward: Reward): TransactItem {
@@ -187,35 +202,44 @@ async function sellOutByPatch(
   for (let attempt = 1; ; attempt++) {
     const record = await getReward(store, rewardId);
     if (!record || record.reward.inventory === 0) return false;
+    const unchanged = noSellOutSince(record);
     try {
       await transactWrite(store, [
         {
           Update: {
             ...update,
+            UpdateExpression: `${update.UpdateExpression}, #sellOuts :one`,
+            ExpressionAttributeNames: { ...update.ExpressionAttributeNames, '#sellOuts': 'sellOuts' },
             ExpressionAttributeValues: {
               ...update.ExpressionAttributeValues,
+              ...unchanged.values,
               ':seen': record.catalogueVersion,
             },
-            ConditionExpression: '#version = :seen',
+            ConditionExpression: `#version = :seen AND ${unchanged.condition}`,
           },
         },
         outOfStockEvent(store, record, now, newEventId()),
       ]);
       return true;
     } catch (error) {
-      if (!(error instanceof TransactionCancelledError) || attempt === 5) throw error;
+      if (!(error instanceof TransactionCancelledError)) throw error;
+      if (attempt === 5) {
+        throw new TooManyConcurrentUpdatesError(
+          `Reward ${rewardId} kept changing while this request tried to sell it out. Retry.`,
+        );
+      }
     }
   }
 }
 
-/** The `reward.out_of_stock` outbox item, keyed by the catalogue version: once per sell-out. */
+/** The `reward.out_of_stock` outbox item of the reward's next sell-out: one per sell-out. */
 export function outOfStockEvent(
   store: Store,
   record: RewardRecord,
   now: string,
   eventId: string,
 ): TransactItem {
-  return putOutboxEvent(store, `reward.out_of_stock#${record.reward.id}#cv${record.catalogueVersion}`, {
+  return putOutboxEvent(store, `reward.out_of_stock#${record.reward.id}#sellout${record.sellOuts + 1}`, {
     id: eventId,
     type: 'reward.out_of_stock',
     occurredAt: now,
@@ -243,17 +267,30 @@ export function redeemRewardUnit(store: Store, record: RewardRecord): TransactIt
       },
     };
   }
-  const last = record.reward.inventory === 1;
+  if (record.reward.inventory !== 1) {
+    return {
+      Update: {
+        ...key,
+        UpdateExpression: 'ADD #reward.inventory :minusOne',
+        ConditionExpression: '#version = :version AND #reward.inventory >= :two',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ':version': record.catalogueVersion, ':minusOne': -1, ':two': 2 },
+      },
+    };
+  }
+  // The last unit: this redemption is the reward's next sell-out (counted, with its event).
+  const unchanged = noSellOutSince(record);
   return {
     Update: {
       ...key,
-      UpdateExpression: 'ADD #reward.inventory :minusOne',
-      ConditionExpression: `#version = :version AND #reward.inventory ${last ? '= :one' : '>= :two'}`,
-      ExpressionAttributeNames: names,
+      UpdateExpression: 'ADD #reward.inventory :minusOne, #sellOuts :one',
+      ConditionExpression: `#version = :version AND #reward.inventory = :one AND ${unchanged.condition}`,
+      ExpressionAttributeNames: { ...names, '#sellOuts': 'sellOuts' },
       ExpressionAttributeValues: {
         ':version': record.catalogueVersion,
         ':minusOne': -1,
-        ...(last ? { ':one': 1 } : { ':two': 2 }),
+        ':one': 1,
+        ...unchanged.values,
       },
     },
   };
