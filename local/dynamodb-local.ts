@@ -161,8 +161,15 @@ export function localClient(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
 }
 
-/** Create the table from the shared definition unless it exists; returns whether it was created. */
-export async function ensureTable(endpoint: string, tableName: string): Promise<boolean> {
+/**
+ * Create the table from the shared definition unless it exists; returns whether it was created.
+ * `stream: false` leaves the stream out (tests that read none; see createTableInput).
+ */
+export async function ensureTable(
+  endpoint: string,
+  tableName: string,
+  options: { stream?: boolean } = {},
+): Promise<boolean> {
   const client = localClient(endpoint);
   try {
     try {
@@ -171,7 +178,7 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
     } catch (error) {
       if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
     }
-    await client.send(new CreateTableCommand(createTableInput(tableName)));
+    await client.send(new CreateTableCommand(createTableInput(tableName, options)));
     return true;
   } finally {
     client.destroy();

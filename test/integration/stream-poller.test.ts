@@ -28,7 +28,7 @@ const servers: Server[] = [];
 const logged: string[] = [];
 
 beforeEach(async () => {
-  store = await createTestStore('events');
+  store = await createTestStore('events', { stream: true });
   calls = ledgerCalls(store, partnerPrincipal('grocer'));
   await createPartner(contextFor(store, admin), {
     id: 'grocer',
