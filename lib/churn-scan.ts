@@ -1,24 +1,39 @@
 import * as cdk from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { churnScanWorkerErrors, MAX_SCAN_SEGMENTS } from '../lambdas/schemas/jobs.ts';
 import { HandlerFunction } from './handler-function.ts';
 import {
   acknowledgeDistributedMapExecutions,
   acknowledgeInvokeVersionsWildcard,
-  acknowledgeTableIndexWildcard,
   acknowledgeXRayWildcard,
 } from './nag.ts';
+
+/**
+ * What the worker does to the table, and nothing more: reads the model, the program and the run
+ * (GetItem, Query of the run's items), Scans its segment, and writes scores, run items and, in a
+ * band change's TransactWriteItems (authorised per contained action), the outbox item (PutItem).
+ * No index, no delete, no batch.
+ */
+export const CHURN_SCAN_WORKER_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+  'dynamodb:UpdateItem',
+  'dynamodb:PutItem',
+] as const;
 
 /** Properties of {@link ChurnScanFanOut}. */
 export interface ChurnScanFanOutProps {
   table: dynamodb.Table;
   /**
-   * Segments of the parallel Scan, one map item each. At 10 million members, 1,024 segments hold
-   * about 9,800 members each: a few minutes of one worker (docs/decisions.md §39).
+   * Segments of the parallel Scan, one map item each (at most 10,000). At 10 million members, 1,024
+   * segments hold about 9,800 members each: a couple of minutes of one worker (docs/decisions.md §39).
    * @default 1024
    */
   segments?: number;
@@ -37,6 +52,8 @@ export interface ChurnScanFanOutProps {
  *
  * Plan (opens the run, lists the segments not done) → Map (segment: call again while `done` is
  * false) → Finish (closes the run; an execution whose run is not complete fails, for the alarm).
+ * Before any model is fitted, Plan fails under `ChurnModelMissing` and the execution ends without
+ * scoring (not a failure: the job runner's scan did the same).
  */
 export class ChurnScanFanOut extends Construct {
   readonly worker: lambda.IFunction;
@@ -49,6 +66,9 @@ export class ChurnScanFanOut extends Construct {
     const { table } = props;
     this.segments = props.segments ?? 1024;
     this.maxConcurrency = props.maxConcurrency ?? 40;
+    if (!Number.isInteger(this.segments) || this.segments < 1 || this.segments > MAX_SCAN_SEGMENTS) {
+      throw new Error(`segments must be an integer from 1 to ${MAX_SCAN_SEGMENTS}, not ${this.segments}`);
+    }
 
     const worker = new HandlerFunction(this, 'Worker', {
       entry: 'churn-scan-worker.ts',
@@ -58,8 +78,9 @@ export class ChurnScanFanOut extends Construct {
       timeout: cdk.Duration.minutes(15),
       logRemovalPolicy: props.logRemovalPolicy,
     });
-    table.grantReadWriteData(worker.function);
-    acknowledgeTableIndexWildcard(worker.role, table);
+    worker.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: [...CHURN_SCAN_WORKER_ACTIONS], resources: [table.tableArn] }),
+    );
     acknowledgeXRayWildcard(worker.role);
     this.worker = worker.function;
 
@@ -73,17 +94,29 @@ export class ChurnScanFanOut extends Construct {
         retryOnServiceExceptions: true,
       });
     const retryFailures = (task: tasks.LambdaInvoke) =>
-      // A worker that failed (a throttled table, a transaction conflict that outlasted its own
-      // retries, a timeout) is called again: the run resumes from the segment's last checkpoint.
-      task.addRetry({
-        errors: [sfn.Errors.TASKS_FAILED, sfn.Errors.TIMEOUT],
-        interval: cdk.Duration.seconds(10),
-        maxAttempts: 6,
-        backoffRate: 2,
-        jitterStrategy: sfn.JitterType.FULL,
-      });
+      task
+        // What another attempt cannot mend (no model yet, a call the run refuses): not retried.
+        .addRetry({ errors: Object.values(churnScanWorkerErrors), maxAttempts: 0 })
+        // A worker that failed otherwise (Lambda throttled, a throttled table, a transaction conflict
+        // that outlasted the scan's own retries, a timeout) is called again: the run resumes from the
+        // segment's last checkpoint.
+        .addRetry({
+          errors: [sfn.Errors.TASKS_FAILED, sfn.Errors.TIMEOUT],
+          interval: cdk.Duration.seconds(10),
+          maxAttempts: 6,
+          backoffRate: 2,
+          jitterStrategy: sfn.JitterType.FULL,
+        });
 
+    // Answers { asOf, segments, pending: [segment…], complete }: the run's own split if it began in
+    // another one. At 10,000 segments `pending` is ~50 KB, inside the 256 KB a state may carry.
     const plan = retryFailures(call('Plan', { step: 'plan', 'asOf.$': '$.asOf', segments: this.segments }));
+    plan.addCatch(
+      new sfn.Succeed(this, 'NoChurnModel', {
+        comment: 'No churn model fitted yet: nothing to score (the worker logged a warning).',
+      }),
+      { errors: [churnScanWorkerErrors.noModel] },
+    );
     // The item keeps its input (asOf, segment, segments) for the next call; the answer goes beside it.
     const scoreSegment = retryFailures(
       call(
@@ -101,7 +134,7 @@ export class ChurnScanFanOut extends Construct {
       comment: 'One item per Scan segment left in the run.',
       itemsPath: '$.pending',
       itemSelector: {
-        'segment.$': '$$.Map.Item.Value.segment',
+        'segment.$': '$$.Map.Item.Value',
         'asOf.$': '$.asOf',
         'segments.$': '$.segments',
       },
@@ -116,12 +149,16 @@ export class ChurnScanFanOut extends Construct {
     segmentsMap.itemProcessor(
       scoreSegment.next(
         new sfn.Choice(this, 'SegmentDone')
-          .when(sfn.Condition.booleanEquals('$.outcome.done', true), new sfn.Succeed(this, 'SegmentScored'))
+          .when(
+            sfn.Condition.booleanEquals('$.outcome.done', true),
+            // Each child answers {}: the map's gathered results stay tiny at any number of segments.
+            new sfn.Succeed(this, 'SegmentScored', { outputPath: sfn.JsonPath.DISCARD }),
+          )
           .otherwise(scoreSegment),
       ),
     );
     const finish = retryFailures(
-      call('Finish', { step: 'finish', 'asOf.$': '$.asOf', segments: this.segments }),
+      call('Finish', { step: 'finish', 'asOf.$': '$.asOf', 'segments.$': '$.segments' }),
     );
     plan
       .next(segmentsMap)

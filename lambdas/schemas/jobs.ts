@@ -34,3 +34,17 @@ export const jobResponse = z.object({
 });
 
 export type JobBody = z.infer<typeof jobBody>;
+
+/** Most segments a churn scan run may be split in (on AWS, one Step Functions map item each). */
+export const MAX_SCAN_SEGMENTS = 10_000;
+
+/**
+ * The names the churn scan's worker fails under when another attempt cannot help
+ * (handlers/churn-scan-worker.ts); the state machine (lib/churn-scan.ts) retries everything else.
+ */
+export const churnScanWorkerErrors = {
+  /** No churn model fitted yet: the day's run ends without scoring, as the job runner's does. */
+  noModel: 'ChurnModelMissing',
+  /** The run refuses the call (bad input, another split): the execution fails at once. */
+  refused: 'ChurnScanRefused',
+} as const;

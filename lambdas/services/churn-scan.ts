@@ -44,8 +44,6 @@ import { jitter } from './retry.ts';
 
 /** Segments of the in-process parallel Scan (POST /v1/jobs/churn-scan), worked on at once. */
 export const SCAN_SEGMENTS = 16;
-/** Most segments a run may be split in (on AWS, one Step Functions map item each). */
-export const MAX_SCAN_SEGMENTS = 10_000;
 /** Items read per Scan page: a crash repeats at most this much reading of a segment. */
 const PAGE_LIMIT = 1_000;
 /** Attempts on one member whose scores keep changing under the scan (another scan of the same day). */
@@ -64,34 +62,54 @@ export interface ScanRun {
   segments: number;
 }
 
+/** What one call did to one segment. */
+export interface SegmentDrain {
+  /** The segment is done (by this call or an earlier one); false when the call's time ran out first. */
+  done: boolean;
+  /** Members this call counted as processed (saved with its checkpoints: the run's totals add them). */
+  processed: number;
+  /** Band changes this call wrote (each counted in its own transaction). */
+  changed: number;
+}
+
 /** Score every purchaser as of `asOf`'s day, all segments in this process; false if time ran out first. */
 export async function scanChurn(ctx: RequestContext, run: ScanRun): Promise<boolean> {
   const progress = await scanProgress(ctx.store, run.job, run.runDay);
   const segments = Array.from({ length: run.segments }, (_, segment) => segment);
-  const finished = await Promise.all(
+  const drained = await Promise.all(
     segments.map((segment) => drainSegment(ctx, run, segment, progress.get(segment) ?? SEGMENT_START)),
   );
-  return finished.every(Boolean);
+  return drained.every((segment) => segment.done);
 }
 
 /**
- * Score one segment of the run, from where it stands, until it is done (true) or the call's time
- * runs out (false): the worker each item of the AWS fan-out runs (handlers/churn-scan-worker.ts).
+ * Score one segment of the run, from where it stands, until it is done or the call's time runs
+ * out: the worker each item of the AWS fan-out runs (handlers/churn-scan-worker.ts).
  */
-export async function scanChurnSegment(ctx: RequestContext, run: ScanRun, segment: number): Promise<boolean> {
+export async function scanChurnSegment(
+  ctx: RequestContext,
+  run: ScanRun,
+  segment: number,
+): Promise<SegmentDrain> {
   const from = await scanSegmentProgress(ctx.store, run.job, run.runDay, segment);
   return drainSegment(ctx, run, segment, from);
 }
 
+/**
+ * The one scoring loop of both paths: from `from`, page by page, each member scored and each page
+ * saved as a checkpoint of the segment, until the segment is done or the deadline passes.
+ */
 async function drainSegment(
   ctx: RequestContext,
   run: ScanRun,
   segment: number,
   from: ScanSegmentProgress,
-): Promise<boolean> {
+): Promise<SegmentDrain> {
   let position = from;
+  const drained = { processed: 0, changed: 0 };
+  const stop = (): SegmentDrain => ({ done: position.done, ...drained });
   while (!position.done) {
-    if (!withinDeadline(ctx)) return false;
+    if (!withinDeadline(ctx)) return stop();
     const page = await scanPurchasers(ctx.store, {
       segment,
       segments: run.segments,
@@ -106,10 +124,12 @@ async function drainSegment(
         stopped = true;
         break;
       }
-      if (await scoreScanned(ctx, run, segment, member)) processed += 1;
+      const outcome = await scoreScanned(ctx, run, segment, member);
+      if (outcome !== 'skipped') processed += 1;
+      if (outcome === 'changed') drained.changed += 1;
       last = member.key;
     }
-    if (stopped && !last) return false;
+    if (stopped && !last) return stop();
     // At the deadline the segment continues after the last member handled, else after the page.
     const after = stopped ? last : page.next;
     const saved = await checkpointScanSegment(
@@ -121,25 +141,27 @@ async function drainSegment(
       after,
       processed,
     );
+    if (saved) drained.processed += processed;
     // Another call of the same run moved this segment on: what it counted stands; continue from it.
     position = saved
       ? { checkpoint: position.checkpoint + 1, after, done: after === undefined }
       : await scanSegmentProgress(ctx.store, run.job, run.runDay, segment);
-    if (stopped) return position.done;
+    if (stopped) return stop();
   }
-  return true;
+  return stop();
 }
 
 /**
- * Score one member and store its scores (with the event when its band changed). True when it
- * counts as processed: scored now, or already scored for this day.
+ * Score one member and store its scores (with the event when its band changed): `changed` when
+ * this call wrote a band change, `scored` when it wrote the same band or found the member scored
+ * for this day already (both count as processed), `skipped` when it is no purchaser (any more).
  */
 async function scoreScanned(
   ctx: RequestContext,
   run: ScanRun,
   segment: number,
   scanned: ScannedMember,
-): Promise<boolean> {
+): Promise<'changed' | 'scored' | 'skipped'> {
   let member: ScannedMember | undefined = scanned;
   let withEvent = true;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -147,20 +169,20 @@ async function scoreScanned(
       await jitter(attempt);
       member = await getScannedMember(ctx.store, scanned.id);
     }
-    if (member?.status !== 'active') return false;
+    if (member?.status !== 'active') return 'skipped';
     const inputs = modelInputs(member.purchases, run.runDay);
-    if (!inputs) return false;
+    if (!inputs) return 'skipped';
     const previous = member.churn;
     // Scored by this run already (a page handled again), or by a later day's run: left as it is.
-    if (previous && dayOf(previous.scoredAt) >= run.runDay) return true;
+    if (previous && dayOf(previous.scoredAt) >= run.runDay) return 'scored';
     const { pAlive, risk, expectedPurchases90d, clvMinor } = scoreMember(run.model, inputs, run.settings);
     const churn: ChurnView = { pAlive, risk, expectedPurchases90d, clvMinor, scoredAt: run.asOf };
     if (previous?.risk === risk) {
-      if (await setMemberChurn(ctx.store, member.id, churn, previous)) return true;
+      if (await setMemberChurn(ctx.store, member.id, churn, previous)) return 'scored';
       continue;
     }
     const outcome = await changeBand(ctx, run, segment, member.id, churn, previous, withEvent);
-    if (outcome === 'written') return true;
+    if (outcome === 'written') return 'changed';
     if (outcome === 'event-exists') withEvent = false;
   }
   throw new TooManyConcurrentUpdatesError(

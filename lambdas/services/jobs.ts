@@ -219,7 +219,14 @@ export async function runJob(ctx: RequestContext, name: JobName, body: JobBody):
   ]);
   if (scans && !churnModel) throw new ChurnModelMissingError();
   const run: RunContext = { program, plans, churnModel };
-  const started = await startJobRun(ctx.store, name, runDay, asOf, ctx.now, scans ? SCAN_SEGMENTS : undefined);
+  const started = await startJobRun(
+    ctx.store,
+    name,
+    runDay,
+    asOf,
+    ctx.now,
+    scans ? SCAN_SEGMENTS : undefined,
+  );
   if (scans) refuseAnotherSplit(name, runDay, started.segments, SCAN_SEGMENTS);
   let complete = true;
   for (const pass of passes) {
@@ -247,7 +254,12 @@ export async function runJob(ctx: RequestContext, name: JobName, body: JobBody):
  * A scan run's segment positions are only meaningful in the split it began with: a run begun by the
  * AWS fan-out (many segments) is not continued in-process (16), nor the other way round.
  */
-export function refuseAnotherSplit(job: JobName, runDay: string, runs: number | undefined, asked: number): void {
+export function refuseAnotherSplit(
+  job: JobName,
+  runDay: string,
+  runs: number | undefined,
+  asked: number,
+): void {
   if (runs !== undefined && runs !== asked) {
     throw new ConflictError(
       `The ${job} run of ${runDay} is split in ${runs} segments, not ${asked}: continue it the way it began.`,

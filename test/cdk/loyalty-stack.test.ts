@@ -10,9 +10,11 @@ import {
   routeGroups,
   routes,
 } from '../../lambdas/routes/manifest.ts';
-import { jobNames } from '../../lambdas/schemas/jobs.ts';
+import { churnScanWorkerErrors, jobNames } from '../../lambdas/schemas/jobs.ts';
 import { keyAttributes, tableDefinition } from '../../lambdas/store/table-definition.ts';
+import { CHURN_SCAN_WORKER_ACTIONS, ChurnScanFanOut } from '../../lib/churn-scan.ts';
 import { EVENT_BUS_NAME } from '../../lib/events.ts';
+import { LedgerTable } from '../../lib/ledger-table.ts';
 import { LoyaltyStack } from '../../lib/loyalty-stack.ts';
 
 type Resource = { Type: string; Properties: Record<string, unknown> } & Record<string, unknown>;
@@ -625,12 +627,19 @@ describe('churn scan fan-out', () => {
   };
 
   it('plans, maps one Standard child execution per segment (1,024, 40 at once, no failure tolerated), then finishes', () => {
+    expect(stack.jobs.churnScan.segments).toBe(1024);
+    expect(stack.jobs.churnScan.maxConcurrency).toBe(40);
     const { StartAt, States } = definition();
     expect(StartAt).toBe('AsOfGiven');
+    expect(States.AsOfGiven).toMatchObject({
+      Choices: [{ Variable: '$.asOf', IsPresent: true, Next: 'Plan' }],
+      Default: 'AsOfExecutionStart',
+    });
     expect(States.AsOfExecutionStart).toMatchObject({
       Parameters: { 'asOf.$': '$$.Execution.StartTime' },
       Next: 'Plan',
     });
+    // The plan lists the segments [0..N-1] not done yet (the run's own split if it began in another).
     expect(States.Plan).toMatchObject({
       Parameters: { step: 'plan', 'asOf.$': '$.asOf', segments: 1024 },
       Next: 'Segments',
@@ -638,6 +647,7 @@ describe('churn scan fan-out', () => {
     expect(States.Segments).toMatchObject({
       Type: 'Map',
       ItemsPath: '$.pending',
+      ItemSelector: { 'segment.$': '$$.Map.Item.Value', 'asOf.$': '$.asOf', 'segments.$': '$.segments' },
       MaxConcurrency: 40,
       Label: 'ChurnScanSegments',
       ResultPath: null,
@@ -652,26 +662,91 @@ describe('churn scan fan-out', () => {
     expect(States.Segments).not.toHaveProperty('ToleratedFailurePercentage');
     const items = (States.Segments!.ItemProcessor as { States: Record<string, Record<string, unknown>> })
       .States;
-    // A segment is called again until it reports done; a failed call is retried with backoff.
+    // A segment is called again until it reports done.
     expect(items.ScoreSegment).toMatchObject({
-      Parameters: { step: 'segment', 'segment.$': '$.segment', 'segments.$': '$.segments' },
+      Parameters: {
+        step: 'segment',
+        'asOf.$': '$.asOf',
+        'segment.$': '$.segment',
+        'segments.$': '$.segments',
+      },
       ResultPath: '$.outcome',
       Next: 'SegmentDone',
     });
-    expect(items.ScoreSegment!.Retry).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({ ErrorEquals: ['States.TaskFailed', 'States.Timeout'], MaxAttempts: 6 }),
-      ]),
-    );
     expect(items.SegmentDone).toMatchObject({
       Choices: [{ Variable: '$.outcome.done', BooleanEquals: true, Next: 'SegmentScored' }],
       Default: 'ScoreSegment',
     });
+    // A child answers {}: the map's gathered results stay far inside 256 KB at any split.
+    expect(items.SegmentScored).toEqual({ Type: 'Succeed', OutputPath: null });
     expect(States.Finish).toMatchObject({
-      Parameters: { step: 'finish', segments: 1024 },
+      Parameters: { step: 'finish', 'asOf.$': '$.asOf', 'segments.$': '$.segments' },
       Next: 'RunComplete',
     });
-    expect(States.RunComplete).toMatchObject({ Default: 'RunIncomplete' });
+    expect(States.RunComplete).toMatchObject({
+      Choices: [{ Variable: '$.complete', BooleanEquals: true, Next: 'Scored' }],
+      Default: 'RunIncomplete',
+    });
+  });
+
+  it("retries every call of the worker on Lambda's and the table's transient failures, never on lasting ones", () => {
+    const { States } = definition();
+    const items = (States.Segments!.ItemProcessor as { States: Record<string, Record<string, unknown>> })
+      .States;
+    for (const [name, state] of [
+      ['Plan', States.Plan],
+      ['ScoreSegment', items.ScoreSegment],
+      ['Finish', States.Finish],
+    ] as const) {
+      expect(state!.Retry, name).toEqual([
+        // Lambda's own service errors (retryOnServiceExceptions).
+        expect.objectContaining({
+          ErrorEquals: [
+            'Lambda.ClientExecutionTimeoutException',
+            'Lambda.ServiceException',
+            'Lambda.AWSLambdaException',
+            'Lambda.SdkClientException',
+          ],
+        }),
+        // No model yet, or a call the run refuses: another attempt fails the same way.
+        { ErrorEquals: Object.values(churnScanWorkerErrors), MaxAttempts: 0 },
+        // Anything else the worker failed with (Lambda.TooManyRequestsException, a throttled table,
+        // a transaction conflict past the scan's own retries, a timeout): from the last checkpoint.
+        {
+          ErrorEquals: ['States.TaskFailed', 'States.Timeout'],
+          IntervalSeconds: 10,
+          MaxAttempts: 6,
+          BackoffRate: 2,
+          JitterStrategy: 'FULL',
+        },
+      ]);
+    }
+    // Before any model is fitted, the execution ends without scoring, and without failing.
+    expect(States.Plan!.Catch).toEqual([{ ErrorEquals: ['ChurnModelMissing'], Next: 'NoChurnModel' }]);
+    expect(States.NoChurnModel).toMatchObject({ Type: 'Succeed' });
+  });
+
+  it('takes the split and concurrency as props, and refuses a split the worker would refuse', () => {
+    const app = new cdk.App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const scratch = new cdk.Stack(app, 'Scratch');
+    const table = new LedgerTable(scratch, 'Ledger').table;
+    const fanOut = new ChurnScanFanOut(scratch, 'ChurnScan', { table, segments: 8, maxConcurrency: 3 });
+    const machine = Template.fromStack(scratch).findResources('AWS::StepFunctions::StateMachine');
+    const [definitionString] = Object.values(machine).map(
+      (resource) =>
+        (resource.Properties.DefinitionString as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1],
+    );
+    const scratchDefinition = JSON.parse(
+      definitionString!.map((part) => (typeof part === 'string' ? part : 'REF')).join(''),
+    ) as { States: Record<string, Record<string, unknown>> };
+    expect(scratchDefinition.States.Plan).toMatchObject({ Parameters: { segments: 8 } });
+    expect(scratchDefinition.States.Segments).toMatchObject({ MaxConcurrency: 3 });
+    expect(fanOut.segments).toBe(8);
+    for (const segments of [0, 10_001, 1.5]) {
+      expect(() => new ChurnScanFanOut(scratch, `Bad${segments}`, { table, segments })).toThrow(
+        /segments must be an integer from 1 to 10000/,
+      );
+    }
   });
 
   it("traces and logs every execution, and ends a day's run before the next one starts", () => {
@@ -694,13 +769,31 @@ describe('churn scan fan-out', () => {
     ]);
   });
 
-  it('runs the worker for up to 15 minutes on the table, invoked only by the state machine', () => {
+  it('runs the worker for up to 15 minutes, with only the table actions it needs, invoked only by the state machine', () => {
     const worker = resources[workerId()]!.Properties;
     expect(worker.Timeout).toBe(900);
     expect(worker.Environment).toEqual({
       Variables: expect.objectContaining({ TABLE_NAME: { Ref: logicalId(stack.table.table) } }),
     });
-    for (const write of WRITE_ACTIONS) expect(actionsOf(workerId())).toContain(write);
+    // Get, Query (the run's items), Scan (its segment), Update and Put (the outbox item of a band
+    // change's transaction) on the table itself: no index, no delete, no batch writes.
+    const dynamo = statementsOf(workerId()).filter((statement) =>
+      [statement.Action].flat().some((action) => action.startsWith('dynamodb:')),
+    );
+    expect(dynamo).toEqual([
+      {
+        Effect: 'Allow',
+        Action: [...CHURN_SCAN_WORKER_ACTIONS],
+        Resource: { 'Fn::GetAtt': [logicalId(stack.table.table), 'Arn'] },
+      },
+    ]);
+    expect(CHURN_SCAN_WORKER_ACTIONS).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:Scan',
+      'dynamodb:UpdateItem',
+      'dynamodb:PutItem',
+    ]);
     const invokers = ofType('AWS::IAM::Policy').filter(([, policy]) =>
       (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement.some(
         (statement) =>
@@ -709,11 +802,24 @@ describe('churn scan fan-out', () => {
       ),
     );
     expect(invokers.flatMap(([, policy]) => policy.Properties.Roles)).toEqual([{ Ref: machineRoleId() }]);
-    // The state machine's role invokes the worker and nothing else.
-    for (const statement of statementsOfRole(machineRoleId())) {
+    for (const [id, permission] of ofType('AWS::Lambda::Permission')) {
+      expect(JSON.stringify(permission.Properties.FunctionName), id).not.toContain(workerId());
+    }
+    // The state machine's role invokes the worker and nothing else, and touches no data itself.
+    const machineStatements = statementsOfRole(machineRoleId());
+    const machineActions = machineStatements.flatMap((statement) => [statement.Action].flat());
+    expect(machineActions.filter((action) => action.startsWith('lambda:'))).toEqual([
+      'lambda:InvokeFunction',
+    ]);
+    expect(machineActions.filter((action) => /^(dynamodb|s3|sqs|events):/.test(action))).toEqual([]);
+    for (const statement of machineStatements) {
       if ([statement.Action].flat().some((action) => action.startsWith('lambda:'))) {
         expect(JSON.stringify(statement.Resource)).toContain(workerId());
         expect(JSON.stringify(statement.Resource)).not.toContain(logicalId(stack.jobs.runner));
+      }
+      // Child executions of the Distributed Map: of this state machine only.
+      if ([statement.Action].flat().some((action) => action.startsWith('states:'))) {
+        expect(JSON.stringify(statement.Resource)).toContain(machineId());
       }
     }
   });

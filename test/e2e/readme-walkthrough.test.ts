@@ -1,21 +1,7 @@
-import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClockAt } from '../../lambdas/config/clock.ts';
 import { startTestApi, type TestApi } from '../support/api.ts';
-
-const run = promisify(execFile);
-
-/** The bash block under a README marker, exactly as a reader copies it. */
-function readmeBlock(marker: string): string {
-  const readme = readFileSync('README.md', 'utf8');
-  const at = readme.indexOf(`<!-- ${marker}`);
-  const start = readme.indexOf('```bash\n', at) + '```bash\n'.length;
-  const end = readme.indexOf('\n```', start);
-  if (at < 0 || start < at || end < 0) throw new Error(`README block ${marker} not found`);
-  return readme.slice(start, end);
-}
+import { type Json, readmeClock, runReadmeBlock } from '../support/readme.ts';
 
 let api: TestApi;
 beforeAll(async () => {
@@ -26,30 +12,8 @@ afterAll(async () => {
   await api.close();
 });
 
-// biome-ignore lint/suspicious/noExplicitAny: responses are read field by field
-type Json = Record<string, any>;
-
-/** The API clock a README step states in its marker (`clock=<instant>`). */
-function readmeClock(marker: string): string {
-  const readme = readFileSync('README.md', 'utf8');
-  const line = readme.slice(readme.indexOf(`<!-- ${marker}`)).split('\n')[0] ?? '';
-  const clock = /clock=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)/.exec(line)?.[1];
-  if (!clock) throw new Error(`README block ${marker} states no clock`);
-  return clock;
-}
-
 /** Run a README block against the test server; every curl's response comes back parsed, in order. */
-async function runBlock(marker: string): Promise<Json[]> {
-  // Each curl's output on its own line, so the test can read every response; nothing else changes.
-  const script = `set -euo pipefail\ncurl() { command curl "$@"; echo; }\n${readmeBlock(marker)}`;
-  const { stdout } = await run('bash', ['-c', script], {
-    env: { ...process.env, API: api.url, LOYALTY_BOOTSTRAP_ADMIN_KEY: api.adminKey },
-  });
-  return stdout
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => (line.startsWith('{') ? JSON.parse(line) : { csv: line.replace(/\r$/, '') }));
-}
+const runBlock = (marker: string) => runReadmeBlock(api, marker);
 
 describe('README walkthroughs', () => {
   it('"Try it" works as written, and again when run a second time', async () => {
@@ -219,48 +183,5 @@ describe('README walkthroughs', () => {
       revenueMinor: 1998,
       bonusPoints: 1000,
     });
-  });
-
-  it('"Churn risk" works as written: CDNOW imported, fitted, scanned, the high-risk members read', async () => {
-    const step = async (marker: string) => {
-      startClockAt(readmeClock(marker));
-      return runBlock(marker);
-    };
-    const [store, imported, fit, scan] = await step('churn-walkthrough');
-    expect(store).toMatchObject({ id: 'record-store' });
-    expect(imported).toEqual({ complete: true, imported: 6919, membersCreated: 2357 });
-    // All 18 months, every purchaser of the file, and the record store's cd-4 when "Importing
-    // history" ran first (it bought in 1997 too).
-    const purchasers = fit?.members as number;
-    expect([2357, 2358]).toContain(purchasers);
-    expect(fit).toMatchObject({ bgnbd: { r: expect.any(Number) }, gammaGamma: { p: expect.any(Number) } });
-    expect(fit?.distinctHistories).toBeLessThan(purchasers);
-    expect(scan).toEqual({
-      job: 'churn-scan',
-      asOf: expect.stringMatching(/^1998-07-01T00:00:/),
-      processed: purchasers,
-      changed: purchasers,
-      complete: true,
-    });
-
-    // The README says the feed lists events once they are the holdback old: here, at once.
-    process.env.LOYALTY_FEED_HOLDBACK_SECONDS = '0';
-    try {
-      const [first, analytics] = await step('churn-walkthrough-2');
-      expect(first).toMatchObject({
-        memberId: expect.stringMatching(/^mem_/),
-        data: { previous: null, current: 'high', pAlive: expect.any(Number), clvMinor: expect.any(Number) },
-      });
-      expect(first?.data.pAlive).toBeLessThan(0.3);
-      expect(analytics?.inputs.x).toBeGreaterThan(0);
-      expect(analytics?.scores).toMatchObject({ risk: 'high', pAlive: first?.data.pAlive });
-      expect(analytics?.churn).toMatchObject({
-        risk: 'high',
-        pAlive: first?.data.pAlive,
-        scoredAt: scan?.asOf,
-      });
-    } finally {
-      delete process.env.LOYALTY_FEED_HOLDBACK_SECONDS;
-    }
   });
 });
