@@ -9,15 +9,21 @@ export default class SummaryReporter implements Reporter {
     let passed = 0;
     let failed = unhandledErrors.length;
     let skipped = 0;
+    let failedFiles = 0;
     for (const module of testModules) {
-      if (module.state() === 'failed' && [...module.children.allTests()].length === 0) failed++;
+      let failedHere = 0;
       for (const test of module.children.allTests()) {
         const state = test.result().state;
         if (state === 'passed') passed++;
-        else if (state === 'failed') failed++;
+        else if (state === 'failed') failedHere++;
         else skipped++;
       }
+      failed += failedHere;
+      // A file that failed outside its tests (a hook, an import) fails the run too: count it.
+      if (module.state() === 'failed' && failedHere === 0) failedFiles++;
     }
-    console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
+    const files =
+      failedFiles > 0 ? `, ${failedFiles} file${failedFiles === 1 ? '' : 's'} failed outside a test` : '';
+    console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped${files}`);
   }
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
 import { createStore, type Store } from '../../lambdas/store/client.ts';
 import { ensureTable } from '../../local/dynamodb-local.ts';
@@ -44,6 +44,13 @@ export async function createTestStore(prefix = 'test', options: { stream?: boole
 export async function dropTestTables(): Promise<void> {
   const stores = created.splice(0);
   await Promise.all(
-    stores.map((store) => store.db.send(new DeleteTableCommand({ TableName: store.tableName }))),
+    stores.map(async (store) => {
+      try {
+        await store.db.send(new DeleteTableCommand({ TableName: store.tableName }));
+      } catch (error) {
+        // A test that dropped its own table already.
+        if (!(error instanceof ResourceNotFoundException)) throw error;
+      }
+    }),
   );
 }
