@@ -1,8 +1,10 @@
 import * as cdk from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -45,6 +47,9 @@ export const jobSchedules: Record<JobName, JobSchedule> = {
   // After the day's lifecycle jobs: scores every purchaser with the stored model (does nothing, with
   // a warning, until a model is fitted).
   'churn-scan': dailyAt(30),
+  // The books as they closed at the end of yesterday: Σ members vs the report counters, and the
+  // month-end snapshots of the months that are over (decisions §41).
+  reconcile: dailyAt(45),
   // Periods end at the instant each member subscribed, so renewals run hourly: a trial's end, a
   // renewal, a grace's end is recorded (and announced) within the hour; reads settle at once anyway.
   'subscription-renewals': {
@@ -83,6 +88,8 @@ export class LoyaltyJobs extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   /** The churn scan, fanned out over Scan segments (its schedule starts this, not the runner). */
   readonly churnScan: ChurnScanFanOut;
+  /** Differences the reconciliation found, from the runner's log (`reconciliation difference`). */
+  readonly reconciliationDifferences: cloudwatch.Metric;
 
   constructor(scope: Construct, id: string, props: LoyaltyJobsProps) {
     super(scope, id);
@@ -113,6 +120,16 @@ export class LoyaltyJobs extends Construct {
       onFailure: new destinations.SqsDestination(this.deadLetterQueue),
     });
     this.runner = runner.function;
+    // services/reconcile.ts logs each difference at error level with this message.
+    const differences = new logs.MetricFilter(this, 'ReconciliationDifferences', {
+      logGroup: runner.logGroup,
+      filterPattern: logs.FilterPattern.stringValue('$.message', '=', 'reconciliation difference'),
+      metricNamespace: 'LoyaltyApi',
+      metricName: 'ReconciliationDifferences',
+      metricValue: '1',
+      defaultValue: 0,
+    });
+    this.reconciliationDifferences = differences.metric({ statistic: 'Sum', period: cdk.Duration.hours(1) });
 
     // Every purchaser every day: past what one function scores in 15 minutes, so fanned out.
     this.churnScan = new ChurnScanFanOut(this, 'ChurnScan', {

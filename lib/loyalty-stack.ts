@@ -78,6 +78,16 @@ export class LoyaltyStack extends cdk.Stack {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
+    new cloudwatch.Alarm(this, 'ReconciliationDifferenceAlarm', {
+      alarmDescription:
+        "The daily reconciliation found Σ member balances differing from the report counters: see the job runner's log ('reconciliation difference').",
+      metric: this.jobs.reconciliationDifferences,
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
     new cdk.CfnOutput(this, 'ApiUrl', { value: this.httpApi.stage.url, description: 'Base URL of the API' });
     new cdk.CfnOutput(this, 'TableName', { value: this.table.table.tableName });
     new cdk.CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });

@@ -46,3 +46,36 @@ export function parseCsv(text: string): { line: number; fields: string[] }[] {
   if (started) endRecord();
   return records;
 }
+
+/** A column of a CSV report: its header, its cell, and how a text cell is written. */
+export interface CsvColumn<Row> {
+  name: string;
+  value: (row: Row) => string | number | null;
+  /**
+   * `id`: quoted, exact (join keys); `free`: quoted, and a leading = + - @ (which a spreadsheet
+   * would run as a formula) prefixed with '. Other strings (dates, months, codes) are quoted too.
+   */
+  text?: 'id' | 'free';
+}
+
+/** Quote a text cell; free text is formula-neutralised, ids are left exact. */
+export function csvText(value: string, freeText: boolean): string {
+  const safe = freeText && /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return `"${safe.replaceAll('"', '""')}"`;
+}
+
+/** RFC 4180: a header row, then one record per row, CRLF line ends, numbers as they are. */
+export function toCsv<Row>(columns: readonly CsvColumn<Row>[], rows: readonly Row[]): string {
+  const cell = (column: CsvColumn<Row>, row: Row) => {
+    const value = column.value(row);
+    if (value === null) return '';
+    if (typeof value === 'number') return String(value);
+    return csvText(value, column.text === 'free');
+  };
+  return [
+    columns.map((column) => column.name).join(','),
+    ...rows.map((row) => columns.map((c) => cell(c, row)).join(',')),
+  ]
+    .join('\r\n')
+    .concat('\r\n');
+}

@@ -17,6 +17,7 @@ import {
   sum,
   takeFromLots,
 } from './member-ledger.ts';
+import { pendingKeyOf } from './position.ts';
 import { addQualifying, upgradeTier } from './tiers.ts';
 import { addDays, nextMidnight } from './time.ts';
 
@@ -42,6 +43,8 @@ export function applyEarn(
   occurredAt: string,
   now: string,
   policy: LedgerPolicy,
+  /** The partner that issues the points: pending lots are kept per partner, for its liability. */
+  partnerId: string | null = null,
 ): EarnApplied {
   const points = structuredClone(before);
   const expiryKey = expiryKeyFor(occurredAt, policy.expiryMonths);
@@ -53,7 +56,7 @@ export function applyEarn(
   if (status === 'posted') {
     credit(points, expiryKey, earned);
   } else if (earned > 0) {
-    const pendingKey = pendingKeyOf(availableAt, expiryKey);
+    const pendingKey = pendingKeyOf(availableAt, expiryKey, partnerId);
     points.pendingLots[pendingKey] = (points.pendingLots[pendingKey] ?? 0) + earned;
     points.pending += earned;
   }
@@ -63,7 +66,7 @@ export function applyEarn(
   return { points, status, availableAt, expiresAt: expiresAtOf(expiryKey), tierChanged };
 }
 
-export const pendingKeyOf = (availableAt: string, expiryKey: string) => `${availableAt}|${expiryKey}`;
+export { pendingKeyOf };
 
 /** Points credited outside purchases (activities, positive adjustments): posted now, expiring from now. */
 export function applyCredit(

@@ -74,3 +74,22 @@ export function addMonths(anchor: string, months: number): string {
   const timeOfDay = date.getTime() - Date.UTC(year, date.getUTCMonth(), date.getUTCDate());
   return new Date(Date.UTC(year, month, day) + timeOfDay).toISOString();
 }
+
+/** The month `k` months after `month` (`YYYY-MM`; k may be negative). */
+export function monthsAfter(month: string, k: number): string {
+  return new Date(Date.UTC(Number(month.slice(0, 4)), Number(month.slice(5, 7)) - 1 + k, 1))
+    .toISOString()
+    .slice(0, 7);
+}
+
+/** The last day (`YYYY-MM-DD`) of a month (`YYYY-MM`). */
+export function lastDayOf(month: string): string {
+  return new Date(Date.UTC(Number(month.slice(0, 4)), Number(month.slice(5, 7)), 0))
+    .toISOString()
+    .slice(0, 10);
+}
+
+/** The day before `day` (`YYYY-MM-DD`). */
+export function dayBefore(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00.000Z`) - 86_400_000).toISOString().slice(0, 10);
+}

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { timestamp } from './common.ts';
 
-/** The lifecycle jobs, and the daily churn scan (reconciliation arrives with its issue). */
+/** The lifecycle jobs, the daily churn scan, and the daily reconciliation of the books. */
 export const jobNames = [
   'expire-points',
   'mature-pending',
@@ -9,6 +9,7 @@ export const jobNames = [
   'subscription-renewals',
   'tier-review',
   'churn-scan',
+  'reconcile',
 ] as const;
 export type JobName = (typeof jobNames)[number];
 
@@ -31,6 +32,26 @@ export const jobResponse = z.object({
   changed: z.int(),
   /** False when the call stopped at its time limit with work left: call again to resume. */
   complete: z.boolean(),
+  /** `reconcile` only, once complete: Σ members vs the report counters (services/reconcile.ts). */
+  reconciliation: z
+    .object({
+      through: z.string(),
+      members: z.object({ available: z.int(), pending: z.int(), held: z.int(), outstanding: z.int() }),
+      counters: z.object({
+        available: z.int(),
+        pending: z.int(),
+        held: z.int(),
+        outstanding: z.int(),
+        outstandingByMovements: z.int(),
+        heldByPartner: z.int(),
+      }),
+      unverifiableMembers: z.int(),
+      differences: z.array(
+        z.object({ figure: z.string(), counters: z.int(), actual: z.int(), difference: z.int() }),
+      ),
+      monthsClosed: z.array(z.string()),
+    })
+    .optional(),
 });
 
 export type JobBody = z.infer<typeof jobBody>;

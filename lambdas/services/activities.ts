@@ -79,6 +79,7 @@ export async function recordActivity(
             partnerId,
             delta: {
               issuedPoints: points,
+              activityPoints: points,
               fundingMinor: points * fundingRate,
               activityCount: 1,
               ...surveyCounters(body.score),

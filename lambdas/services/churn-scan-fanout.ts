@@ -10,7 +10,15 @@ import { ChurnModelMissingError, ValidationError } from '../domain/errors.ts';
 import { dayOf, toUtc } from '../domain/time.ts';
 import type { JobName } from '../schemas/jobs.ts';
 import { getChurnModel } from '../store/churn-store.ts';
-import { completeJobRun, jobRunCompleted, jobTotals, scanProgress, startJobRun } from '../store/job-store.ts';
+import {
+  completeJobRun,
+  jobRunCompleted,
+  jobSums,
+  jobTotals,
+  recordLatestRun,
+  scanProgress,
+  startJobRun,
+} from '../store/job-store.ts';
 import { getProgram } from '../store/program-store.ts';
 import { type ScanRun, type SegmentDrain, scanChurnSegment } from './churn-scan.ts';
 import type { RequestContext } from './context.ts';
@@ -83,6 +91,7 @@ export async function finishChurnScan(
   let complete = await jobRunCompleted(ctx.store, JOB, runDay);
   if (!complete && Array.from({ length: request.segments }, (_, s) => progress.get(s)?.done).every(Boolean)) {
     await completeJobRun(ctx.store, JOB, runDay, ctx.now);
+    await recordLatestRun(ctx.store, JOB, runDay, await jobSums(ctx.store, JOB, runDay), ctx.now);
     complete = true;
   }
   return { job: JOB, asOf, ...(await jobTotals(ctx.store, JOB, runDay)), complete };

@@ -117,6 +117,8 @@ async function drainSegment(
       limit: PAGE_LIMIT,
     });
     let processed = 0;
+    // The CLV of every member the page scored: the run's mean CLV (the KPI report's) is exact.
+    let clvSumMinor = 0;
     let last: Record<string, unknown> | undefined;
     let stopped = false;
     for (const member of page.members) {
@@ -124,8 +126,11 @@ async function drainSegment(
         stopped = true;
         break;
       }
-      const outcome = await scoreScanned(ctx, run, segment, member);
-      if (outcome !== 'skipped') processed += 1;
+      const { outcome, clvMinor } = await scoreScanned(ctx, run, segment, member);
+      if (outcome !== 'skipped') {
+        processed += 1;
+        clvSumMinor += clvMinor;
+      }
       if (outcome === 'changed') drained.changed += 1;
       last = member.key;
     }
@@ -140,6 +145,7 @@ async function drainSegment(
       position,
       after,
       processed,
+      { clvSumMinor },
     );
     if (saved) drained.processed += processed;
     // Another call of the same run moved this segment on: what it counted stands; continue from it.
@@ -161,7 +167,7 @@ async function scoreScanned(
   run: ScanRun,
   segment: number,
   scanned: ScannedMember,
-): Promise<'changed' | 'scored' | 'skipped'> {
+): Promise<{ outcome: 'changed' | 'scored' | 'skipped'; clvMinor: number }> {
   let member: ScannedMember | undefined = scanned;
   let withEvent = true;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -169,20 +175,21 @@ async function scoreScanned(
       await jitter(attempt);
       member = await getScannedMember(ctx.store, scanned.id);
     }
-    if (member?.status !== 'active') return 'skipped';
+    if (member?.status !== 'active') return { outcome: 'skipped', clvMinor: 0 };
     const inputs = modelInputs(member.purchases, run.runDay);
-    if (!inputs) return 'skipped';
+    if (!inputs) return { outcome: 'skipped', clvMinor: 0 };
     const previous = member.churn;
     // Scored by this run already (a page handled again), or by a later day's run: left as it is.
-    if (previous && dayOf(previous.scoredAt) >= run.runDay) return 'scored';
+    if (previous && dayOf(previous.scoredAt) >= run.runDay)
+      return { outcome: 'scored', clvMinor: previous.clvMinor };
     const { pAlive, risk, expectedPurchases90d, clvMinor } = scoreMember(run.model, inputs, run.settings);
     const churn: ChurnView = { pAlive, risk, expectedPurchases90d, clvMinor, scoredAt: run.asOf };
     if (previous?.risk === risk) {
-      if (await setMemberChurn(ctx.store, member.id, churn, previous)) return 'scored';
+      if (await setMemberChurn(ctx.store, member.id, churn, previous)) return { outcome: 'scored', clvMinor };
       continue;
     }
     const outcome = await changeBand(ctx, run, segment, member.id, churn, previous, withEvent);
-    if (outcome === 'written') return 'changed';
+    if (outcome === 'written') return { outcome: 'changed', clvMinor };
     if (outcome === 'event-exists') withEvent = false;
   }
   throw new TooManyConcurrentUpdatesError(

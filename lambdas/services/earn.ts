@@ -2,14 +2,16 @@ import { calculateEarnPoints, type EarnFactor } from '../domain/earn-calculation
 import { transactionOf } from '../domain/entries.ts';
 import { ConflictError, ValidationError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
+import { purchaseGroups, recordPurchaseActivity } from '../domain/kpis.ts';
 import { MAX_BALANCE, MAX_POINTS_PER_TRANSACTION } from '../domain/member-ledger.ts';
 import { applyEarn } from '../domain/movements.ts';
 import { recordPurchase } from '../domain/purchase-history.ts';
 import { ownValue } from '../domain/records.ts';
 import { earnBenefitAt } from '../domain/subscriptions.ts';
 import { currentTier } from '../domain/tiers.ts';
-import { instantNotAhead } from '../domain/time.ts';
+import { dayOf, instantNotAhead } from '../domain/time.ts';
 import type { EarnBody } from '../schemas/points.ts';
+import { kpiItemsOf } from '../store/kpi-store.ts';
 import { putOrderGuard } from '../store/ledger-store.ts';
 import type { RequestContext, UseCaseResponse } from './context.ts';
 import { commitMemberChange } from './member-change.ts';
@@ -63,7 +65,12 @@ export async function earnPoints(
       if (member.points.lifetimeEarned + points > MAX_BALANCE) {
         throw new ConflictError(`This earn would take the member's lifetime points over ${MAX_BALANCE}.`);
       }
-      const applied = applyEarn(member.points, points, occurredAt, ctx.now, program);
+      const applied = applyEarn(member.points, points, occurredAt, ctx.now, program, partnerId);
+      const kpi = recordPurchaseActivity(
+        member.activity,
+        dayOf(occurredAt),
+        purchaseGroups(partnerId, body.channel),
+      );
       if (applied.expiresAt !== null && applied.expiresAt <= ctx.now) {
         throw new ValidationError([
           {
@@ -99,8 +106,12 @@ export async function earnPoints(
           fundingMinor: points * partner.fundingRateMinor,
         },
         points: applied.points,
-        // The purchase feeds the churn model (days and spend), whatever points it earned.
-        memberSet: { purchases: recordPurchase(member.purchases ?? null, occurredAt, body.amountMinor) },
+        // The purchase feeds the churn model (days and spend) and the KPIs, whatever points it earned.
+        memberSet: {
+          purchases: recordPurchase(member.purchases ?? null, occurredAt, body.amountMinor),
+          activity: kpi.activity,
+        },
+        kpiItems: kpiItemsOf(ctx.store, memberId, occurredAt, kpi.counters),
         status: 201,
         items: [putOrderGuard(ctx.store, partnerId, body.orderRef, txnId, memberId)],
         aggregates: [

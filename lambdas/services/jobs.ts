@@ -32,7 +32,9 @@ import {
   countJobVisit,
   dueIds,
   jobRunCompleted,
+  jobSums,
   jobTotals,
+  recordLatestRun,
   startJobRun,
 } from '../store/job-store.ts';
 import { DUE_SHARDS, type DueKind, shardOf } from '../store/keys.ts';
@@ -43,6 +45,7 @@ import { SCAN_SEGMENTS, scanChurn } from './churn-scan.ts';
 import { type RequestContext, respond, type UseCaseResponse, withinDeadline } from './context.ts';
 import { type MemberChangePlan, type PlannedEvent, writeMemberChange } from './member-change.ts';
 import { loadPointsContext } from './points-context.ts';
+import { reconcileRun, walkMembers } from './reconcile.ts';
 import { renewSubscription } from './subscriptions.ts';
 
 /** What one pass of a job does to each due member, on top of bringing it up to asOf. */
@@ -180,6 +183,8 @@ export const jobPasses: Record<JobName, (Pass | ScanPass)[]> = {
       step: warnOfDowngrades,
     },
   ],
+  // Every member's balances at the end of yesterday vs the report counters: see reconcile.ts.
+  reconcile: [{ scan: (ctx, _job, runDay) => walkMembers(ctx, runDay, SCAN_SEGMENTS) }],
   // Every purchaser scored daily with the stored churn model (nothing is "due"): see churn-scan.ts.
   'churn-scan': [
     {
@@ -210,14 +215,15 @@ export async function runJob(ctx: RequestContext, name: JobName, body: JobBody):
   const scans = passes.some((pass) => 'scan' in pass);
   // A scan run reads every member: once complete, it answers its totals and reads nothing more.
   if (scans && (await jobRunCompleted(ctx.store, name, runDay))) {
-    return respond(200, { job: name, asOf, ...(await jobTotals(ctx.store, name, runDay)), complete: true });
+    return respond(200, await completedRun(ctx, name, runDay, asOf));
   }
+  const scores = name === 'churn-scan';
   const [program, plans, churnModel] = await Promise.all([
     getProgram(ctx.store),
     passes.some((pass) => 'own' in pass && pass.own) ? allPlans(ctx.store) : new Map<string, Plan>(),
-    scans ? getChurnModel(ctx.store) : undefined,
+    scores ? getChurnModel(ctx.store) : undefined,
   ]);
-  if (scans && !churnModel) throw new ChurnModelMissingError();
+  if (scores && !churnModel) throw new ChurnModelMissingError();
   const run: RunContext = { program, plans, churnModel };
   const started = await startJobRun(
     ctx.store,
@@ -245,9 +251,23 @@ export async function runJob(ctx: RequestContext, name: JobName, body: JobBody):
     await Promise.all(workers);
     if (!complete) break;
   }
-  if (complete) await completeJobRun(ctx.store, name, runDay, ctx.now);
+  if (complete) {
+    await completeJobRun(ctx.store, name, runDay, ctx.now);
+    if (scans) {
+      await recordLatestRun(ctx.store, name, runDay, await jobSums(ctx.store, name, runDay), ctx.now);
+      return respond(200, await completedRun(ctx, name, runDay, asOf));
+    }
+  }
   const totals = await jobTotals(ctx.store, name, runDay);
   return respond(200, { job: name, asOf, ...totals, complete });
+}
+
+/** What a complete scan run answers: its totals, and a reconciliation's findings. */
+async function completedRun(ctx: RequestContext, name: JobName, runDay: string, asOf: string) {
+  const totals = await jobTotals(ctx.store, name, runDay);
+  if (name !== 'reconcile') return { job: name, asOf, ...totals, complete: true };
+  const reconciliation = await reconcileRun(ctx, runDay);
+  return { job: name, asOf, ...totals, changed: 0, complete: true, reconciliation };
 }
 
 /**

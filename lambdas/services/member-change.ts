@@ -12,6 +12,7 @@ import { DomainError, GoneError, NotFoundError, TooManyConcurrentUpdatesError } 
 import { newId, newIdBefore } from '../domain/ids.ts';
 import { balancesOf, type LotPoints, type MemberPoints, mergeLots } from '../domain/member-ledger.ts';
 import { SYSTEM_SCOPE } from '../domain/namespaces.ts';
+import { balanceFigures, nextCuts, POSITION, positionDelta } from '../domain/position.ts';
 import { dayOf } from '../domain/time.ts';
 import type { TransactionView } from '../schemas/points.ts';
 import { findReplay, type IdempotencyRequest, putIdempotencyRecord, replayOf } from '../store/idempotency.ts';
@@ -27,6 +28,7 @@ import { dueIndexAttributes, indexMoved, type MemberRecord, updateMember } from 
 import { putOutboxEvent } from '../store/outbox.ts';
 import type { ProgramRecord } from '../store/program-store.ts';
 import { releaseHeldRedemption } from '../store/redemption-store.ts';
+import { ensureReportEpoch } from '../store/report-store.ts';
 import { restockUnit } from '../store/reward-store.ts';
 import { type TransactItem, TransactionCancelledError, transactWrite } from '../store/transactions.ts';
 import { type RequestContext, type UseCaseResponse, withinDeadline } from './context.ts';
@@ -82,6 +84,8 @@ export interface MemberChangePlan {
   events?: PlannedEvent[];
   /** Report counters to add to, per partner (null: the coalition) and member shard. */
   aggregates?: { partnerId: string | null; memberId?: string; delta: AggregateDelta }[];
+  /** Further items written only with this change, not retried on their own (KPI counters). */
+  kpiItems?: TransactItem[];
   /** What a failed condition on `items[index]` means: a domain error, or a race to re-plan. */
   onItemConditionFailed?: (index: number) => DomainError | 'retry' | undefined;
 }
@@ -148,6 +152,9 @@ export async function writeMemberChange<Loaded extends LoadedForChange>(
         ctx.store,
         parts.map((part) => part.item),
       );
+      // Reports start at the first posting day counters hold (a write per process and earlier day;
+      // after the commit, so a refused request writes nothing; the reconciliation backs it up).
+      await ensureReportEpoch(ctx.store, dayOf(ctx.now));
       return { status, body, replayed: false, written: true };
     } catch (error) {
       if (!(error instanceof TransactionCancelledError)) throw error;
@@ -324,15 +331,23 @@ function assemble<Loaded extends LoadedForChange>(
       JSON.stringify(side.points) !== JSON.stringify(side.before.points);
     if (!changed && !written) continue;
     written = true;
+    const postingDay = dayOf(ctx.now);
+    const balanceCuts = nextCuts(
+      side.before.balanceCuts ?? [],
+      postingDay,
+      balanceFigures(side.before.points),
+      balanceFigures(side.points),
+    );
     parts.push({
       item: updateMember(
         ctx.store,
         side.before,
-        { points: side.points, indexed, ...(side.set ? { set: side.set } : {}) },
+        { points: side.points, indexed, set: { ...side.set, balanceCuts } },
         ctx.now,
       ),
       onFailed: 'retry',
     });
+    aggregates.push(...positionAggregates(side, aggregates, member.id));
     const expiredPoints = side.expired.reduce((total, lot) => total + lot.points, 0);
     if (expiredPoints > 0) {
       parts.push({ item: expireEntry(ctx, side.before, side.expired, at), onFailed: 'retry' });
@@ -374,12 +389,35 @@ function assemble<Loaded extends LoadedForChange>(
     if (!skip.has(`event#${event.dedupeKey}`)) parts.push(eventPart(ctx, event.memberId ?? member.id, event));
   }
   for (const item of change.withWrite ?? []) parts.push({ item });
+  for (const item of plan.kpiItems ?? []) parts.push({ item });
   for (const { partnerId, memberId, delta } of mergeAggregates(aggregates, member.id)) {
     // A change may net to nothing on a counter (a hold released and taken again): nothing to add.
     if (Object.values(delta).every((value) => !value)) continue;
     parts.push({ item: addToAggregate(ctx.store, dayOf(ctx.now), partnerId, memberId, delta) });
   }
   return { parts, body };
+}
+
+/**
+ * What the change does to the member's position, for the liability's counters: on the counters
+ * item the change already writes for this member where there is one (no extra item), pending points
+ * on their earning partner's.
+ */
+function positionAggregates(
+  side: Side,
+  aggregates: readonly { partnerId: string | null; memberId?: string }[],
+  primaryId: string,
+): { partnerId: string | null; memberId: string; delta: AggregateDelta }[] {
+  const memberId = side.before.id;
+  const delta = positionDelta(side.before.points, side.points);
+  const scope = aggregates.find((aggregate) => (aggregate.memberId ?? primaryId) === memberId)?.partnerId;
+  const written: { partnerId: string | null; memberId: string; delta: AggregateDelta }[] = [];
+  if (Object.keys(delta.coalition).length > 0)
+    written.push({ partnerId: scope ?? null, memberId, delta: delta.coalition as AggregateDelta });
+  for (const [partnerId, pending] of delta.pendingByPartner) {
+    written.push({ partnerId, memberId, delta: { [POSITION.pending]: pending } });
+  }
+  return written;
 }
 
 /** Whether the program's tier order puts `to` above or below `from`. */

@@ -1,6 +1,7 @@
 import { settleDue } from '../domain/due.ts';
 import { ConflictError, GoneError, NotFoundError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
+import { enrolledCounter, purchaseGroups } from '../domain/kpis.ts';
 import { balancesOf, emptyMemberPoints, type MemberPoints } from '../domain/member-ledger.ts';
 import { COALITION } from '../domain/namespaces.ts';
 import { ownValue } from '../domain/records.ts';
@@ -9,6 +10,7 @@ import { instantNotAhead } from '../domain/time.ts';
 import type { CreateMemberBody, MemberView, UpdateMemberBody } from '../schemas/members.ts';
 import type { SubscriptionView } from '../schemas/subscriptions.ts';
 import type { Principal } from '../store/api-key-store.ts';
+import { kpiItemsOf } from '../store/kpi-store.ts';
 import {
   findMemberIdByExternalRef,
   getMember,
@@ -97,6 +99,12 @@ export async function enrolMember(ctx: RequestContext, body: CreateMemberBody): 
   };
   const items = [putNewMember(ctx.store, member)];
   if (body.externalRef) items.push(putExternalRef(ctx.store, namespace, body.externalRef, member.id));
+  // The KPIs' new members, by the month of enrolment, the enrolling partner and the channel.
+  const enrolled = purchaseGroups(member.enrolledBy ?? null, member.channel).map((group) => [
+    enrolledCounter(group),
+    1,
+  ]);
+  items.push(...kpiItemsOf(ctx.store, member.id, enrolledAt, Object.fromEntries(enrolled)));
   return createResource(
     ctx,
     items,

@@ -1,3 +1,4 @@
+import { csvText } from '../domain/csv.ts';
 import { ForbiddenError, NotFoundError, ReportTooLargeError } from '../domain/errors.ts';
 import { LINE_FIELDS, type SettlementLine, settlementLine, totalOf } from '../domain/settlement.ts';
 import type { Partner } from '../schemas/partners.ts';
@@ -83,15 +84,6 @@ export function settlementCsv(report: {
   ]
     .join('\r\n')
     .concat('\r\n');
-}
-
-/**
- * Quote a text cell. Free text with a leading = + - @ would make spreadsheets run it as a
- * formula, so it is prefixed with '; ids are left exact (they are join keys).
- */
-function csvText(value: string, freeText: boolean): string {
-  const safe = freeText && /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return `"${safe.replaceAll('"', '""')}"`;
 }
 
 function exact(line: SettlementLine | undefined): SettlementLine {

@@ -7,7 +7,7 @@
 import { transactionOf, transactionViewOf } from '../domain/entries.ts';
 import { ConflictError, NotFoundError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
-import { expiryKeyOf } from '../domain/member-ledger.ts';
+import { expiryKeyOf, type MemberPoints } from '../domain/member-ledger.ts';
 import { applyReversal, pendingKeyOf } from '../domain/movements.ts';
 import type { ReverseBody, TransactionView } from '../schemas/points.ts';
 import { findLedgerEntry, getOrderGuard, orderReversalsOf, recordReversal } from '../store/ledger-store.ts';
@@ -78,7 +78,7 @@ async function reverseEarn(
         {
           pendingKey:
             earn.status === 'pending' && earn.availableAt
-              ? pendingKeyOf(earn.availableAt, expiryKeyOf(earn.expiresAt))
+              ? earnPendingKey(member.points, earn.availableAt, expiryKeyOf(earn.expiresAt), partnerId)
               : null,
           expiresAt: earn.expiresAt,
           occurredAt: earn.occurredAt,
@@ -135,6 +135,7 @@ async function reverseEarn(
             delta: {
               reversedPoints: applied.reversed,
               reversedFundingMinor: applied.reversed * fundingRateMinor,
+              reversedAmountMinor: returnedAmountMinor,
             },
           },
         ],
@@ -177,4 +178,18 @@ export function reversalSize(
     return { requested: body.points, returnedAmountMinor: 0 };
   }
   return { requested: remaining, returnedAmountMinor: purchase - before.reversedAmountMinor };
+}
+
+/**
+ * The pending lot an earn's points went to: kept per partner, or (earned before partners were
+ * recorded in the key) shared by the day's earns.
+ */
+function earnPendingKey(
+  points: MemberPoints,
+  availableAt: string,
+  expiryKey: string,
+  partnerId: string,
+): string {
+  const key = pendingKeyOf(availableAt, expiryKey, partnerId);
+  return key in points.pendingLots ? key : pendingKeyOf(availableAt, expiryKey);
 }

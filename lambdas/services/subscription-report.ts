@@ -32,19 +32,10 @@ export async function subscriptionReport(
   ctx: RequestContext,
   query: SubscriptionReportQuery,
 ): Promise<UseCaseResponse> {
-  const [program, plans] = await Promise.all([getProgram(ctx.store), allPlans(ctx.store)]);
-  const firstDay = [...plans.values()].map((plan) => plan.createdAt.slice(0, 10)).sort()[0];
-  const zero = (names: readonly string[]) => Object.fromEntries(names.map((name) => [name, 0n]));
-  const [levels, flows] =
-    firstDay === undefined || firstDay > query.to
-      ? [
-          zero(LEVELS) as Record<(typeof LEVELS)[number], bigint>,
-          zero(FLOWS) as Record<(typeof FLOWS)[number], bigint>,
-        ]
-      : await Promise.all([
-          sumCounters(ctx.store, COALITION, LEVELS, firstDay, query.to),
-          sumCounters(ctx.store, COALITION, FLOWS, query.from, query.to),
-        ]);
+  const [program, { levels, flows }] = await Promise.all([
+    getProgram(ctx.store),
+    subscriptionCounters(ctx, query.from, query.to),
+  ]);
   const report: SubscriptionReport = {
     from: query.from,
     to: query.to,
@@ -69,6 +60,34 @@ export async function subscriptionReport(
     return { ...respond(200, null), body, contentType: 'text/csv; charset=utf-8' };
   }
   return respond(200, report);
+}
+
+/**
+ * The subscription states and MRR at the end of `to` (every change since the first plan was
+ * created: a subscription cannot predate its plan) and the transitions of [from, to].
+ */
+export async function subscriptionCounters(
+  ctx: RequestContext,
+  from: string,
+  to: string,
+): Promise<{
+  levels: Record<(typeof LEVELS)[number], bigint>;
+  flows: Record<(typeof FLOWS)[number], bigint>;
+}> {
+  const plans = await allPlans(ctx.store);
+  const firstDay = [...plans.values()].map((plan) => plan.createdAt.slice(0, 10)).sort()[0];
+  const zero = (names: readonly string[]) => Object.fromEntries(names.map((name) => [name, 0n]));
+  if (firstDay === undefined || firstDay > to) {
+    return {
+      levels: zero(LEVELS) as Record<(typeof LEVELS)[number], bigint>,
+      flows: zero(FLOWS) as Record<(typeof FLOWS)[number], bigint>,
+    };
+  }
+  const [levels, flows] = await Promise.all([
+    sumCounters(ctx.store, COALITION, LEVELS, firstDay, to),
+    sumCounters(ctx.store, COALITION, FLOWS, from, to),
+  ]);
+  return { levels, flows };
 }
 
 function exact(value: bigint): number {

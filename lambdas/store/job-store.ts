@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Store } from './client.ts';
 import { type DueKind, dueIndexOf, duePartition, keys } from './keys.ts';
 import type { TransactItem } from './transactions.ts';
@@ -127,13 +127,56 @@ export async function jobTotals(
   job: string,
   day: string,
 ): Promise<{ processed: number; changed: number }> {
-  let processed = 0;
-  let changed = 0;
+  const { processed, changed } = await jobSums(store, job, day);
+  return { processed: processed ?? 0, changed: changed ?? 0 };
+}
+
+/** Attributes of a run's segment items that are not sums. */
+const NOT_SUMS = new Set(['pk', 'sk', 'entity', 'checkpoint', 'scanDone', 'scanAfter']);
+
+/** Every sum a run's segments and shards hold (processed, changed, and what checkpoints added). */
+export async function jobSums(store: Store, job: string, day: string): Promise<Record<string, number>> {
+  const sums: Record<string, number> = { processed: 0, changed: 0 };
   for (const item of await runShards(store, job, day)) {
-    processed += Number(item.processed ?? 0);
-    changed += Number(item.changed ?? 0);
+    for (const [name, value] of Object.entries(item)) {
+      if (!NOT_SUMS.has(name) && typeof value === 'number') sums[name] = (sums[name] ?? 0) + value;
+    }
   }
-  return { processed, changed };
+  return sums;
+}
+
+/** The latest complete run of a job and its sums (the KPIs read the churn scan's mean CLV). */
+export async function recordLatestRun(
+  store: Store,
+  job: string,
+  day: string,
+  sums: Record<string, number>,
+  now: string,
+): Promise<void> {
+  try {
+    await store.db.send(
+      new PutCommand({
+        TableName: store.tableName,
+        Item: { ...keys.latestJobRun(job), entity: 'jobLatest', day, sums, recordedAt: now },
+        // A run of an earlier day completed late does not replace a later one.
+        ConditionExpression: 'attribute_not_exists(#day) OR #day <= :day',
+        ExpressionAttributeNames: { '#day': 'day' },
+        ExpressionAttributeValues: { ':day': day },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
+}
+
+export async function latestRun(
+  store: Store,
+  job: string,
+): Promise<{ day: string; sums: Record<string, number> } | undefined> {
+  const { Item } = await store.db.send(
+    new GetCommand({ TableName: store.tableName, Key: keys.latestJobRun(job), ConsistentRead: true }),
+  );
+  return Item ? { day: String(Item.day), sums: Item.sums as Record<string, number> } : undefined;
 }
 
 /** Whether the run of (job, day) has completed (a scan run then does nothing more). */
@@ -212,16 +255,23 @@ export async function checkpointScanSegment(
   from: ScanSegmentProgress,
   after: Record<string, unknown> | undefined,
   processed: number,
+  /** Further sums of the page (a reconciliation's balances, a scan's CLV), added exactly once. */
+  sums: Record<string, number> = {},
 ): Promise<boolean> {
+  const added = Object.entries(sums).filter(([, value]) => value !== 0);
   try {
     await store.db.send(
       new UpdateCommand({
         TableName: store.tableName,
         Key: keys.jobShard(job, day, segment),
-        UpdateExpression: `SET entity = :entity, #checkpoint = :next, scanDone = :done${after ? ', scanAfter = :after' : ''} ADD #processed :processed`,
+        UpdateExpression: `SET entity = :entity, #checkpoint = :next, scanDone = :done${after ? ', scanAfter = :after' : ''} ADD #processed :processed${added.map((_, i) => `, #s${i} :s${i}`).join('')}`,
         ConditionExpression:
           from.checkpoint === 0 ? 'attribute_not_exists(#checkpoint)' : '#checkpoint = :checkpoint',
-        ExpressionAttributeNames: { '#checkpoint': 'checkpoint', '#processed': 'processed' },
+        ExpressionAttributeNames: {
+          '#checkpoint': 'checkpoint',
+          '#processed': 'processed',
+          ...Object.fromEntries(added.map(([name], i) => [`#s${i}`, name])),
+        },
         ExpressionAttributeValues: {
           ':entity': 'job',
           ':next': from.checkpoint + 1,
@@ -229,6 +279,7 @@ export async function checkpointScanSegment(
           ':processed': processed,
           ...(after ? { ':after': JSON.stringify(after) } : {}),
           ...(from.checkpoint === 0 ? {} : { ':checkpoint': from.checkpoint }),
+          ...Object.fromEntries(added.map(([, value], i) => [`:s${i}`, value])),
         },
       }),
     );

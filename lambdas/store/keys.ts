@@ -61,6 +61,23 @@ export const keys = {
   }),
   /** A partner's counters for one month: a report reads a month with one Query. */
   aggregatePartition: (partnerId: string, month: string) => `AGG#${partnerId}#${month}`,
+  /**
+   * A closed month's counters summed (every day, every shard) for one scope: a report over years
+   * reads one item per month instead of 16 per day. Written once the month can no longer change.
+   */
+  monthSnapshot: (scope: string, month: string) => ({ pk: `AGGMONTH#${scope}`, sk: month }),
+  monthSnapshotPartition: (scope: string) => `AGGMONTH#${scope}`,
+  /** The first posting day any report counter may hold: reports start there. */
+  reportEpoch: () => ({ pk: 'REPORTS', sk: 'EPOCH' }),
+  /**
+   * KPI counters per activity month (not posting day) and member shard: first purchases of a month
+   * by group and gap, repeat purchasers, enrolments.
+   */
+  kpi: (month: string, shard: number) => ({ pk: `KPI#${month}`, sk: String(shard).padStart(2, '0') }),
+  kpiPartition: (month: string) => `KPI#${month}`,
+  /** Redemption estimate revisions (IFRS 15), by the day they take effect. */
+  redemptionEstimate: (effectiveFrom: string) => ({ pk: 'ESTIMATES', sk: effectiveFrom }),
+  redemptionEstimatesPartition: () => 'ESTIMATES',
 
   reward: (rewardId: string) => ({ pk: `REWARD#${rewardId}`, sk: 'REWARD' }),
   /** gsi1: the catalogue, by partner then id (a coalition has thousands of rewards, not millions). */
@@ -84,6 +101,8 @@ export const keys = {
    * index shard counts what it processed and changed (in the same transaction as each change).
    */
   jobRun: (job: string, day: string) => ({ pk: `JOB#${job}#${day}`, sk: 'RUN' }),
+  /** The latest complete run of a job, with its sums. */
+  latestJobRun: (job: string) => ({ pk: `JOBLATEST#${job}`, sk: 'RUN' }),
   jobShard: (job: string, day: string, shard: number) => ({
     pk: `JOB#${job}#${day}`,
     sk: `SHARD#${String(shard).padStart(2, '0')}`,

@@ -204,6 +204,19 @@ export interface AggregateDelta {
   subscriptionsExpired?: number;
   /** What the PSP collected for memberships (succeeded payments). */
   subscriptionRevenueMinor?: number;
+  /** Of issuedPoints, those of activities (the rest are purchases). */
+  activityPoints?: number;
+  /** The purchase amount a return gave back (the deferred-revenue cohort's price shrinks by it). */
+  reversedAmountMinor?: number;
+  /**
+   * The members' positions (domain/position.ts), added by every write of a member: available (may
+   * be negative), held, debt, pending (on the earning partner's counters) and points by expiry month.
+   */
+  posAvailable?: number;
+  posHeld?: number;
+  posDebt?: number;
+  posPending?: number;
+  [expiryBucket: `exp_${string}`]: number | undefined;
 }
 
 /** Add to the day × partner counters on the member's shard (ADD commutes: no read, no condition). */

@@ -1,8 +1,9 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DueDates } from '../domain/due.ts';
 import { TooManyConcurrentUpdatesError } from '../domain/errors.ts';
 import { type MemberPoints, memberPointsOf } from '../domain/member-ledger.ts';
+import type { BalanceCut, BalanceFigures } from '../domain/position.ts';
 import type { PurchaseHistory } from '../domain/purchase-history.ts';
 import type { ChurnView } from '../schemas/analytics.ts';
 import type { Store } from './client.ts';
@@ -35,6 +36,10 @@ export interface MemberRecord {
   purchases?: PurchaseHistory | null;
   /** The churn-scan job's last scores (absent until scored; null once erased). */
   churn?: ChurnView | null;
+  /** Balances at the start of the latest posting days it was written on (for reconciliation). */
+  balanceCuts?: BalanceCut[];
+  /** The latest purchase day per KPI group (`all`, `p:<partner>`, `c:<channel>`), `*` once a repeat. */
+  activity?: Record<string, string>;
 }
 
 const DUE_ATTRIBUTES = (['expire', 'notice', 'mature', 'review', 'warn'] as const).flatMap((kind) => [
@@ -276,4 +281,68 @@ export async function batchGet(
     pending = result.UnprocessedKeys?.[store.tableName]?.Keys ?? [];
   }
   return found;
+}
+
+/** What a reconciliation reads of a member: its balances and their cuts, nothing else. */
+export interface ScannedBalances {
+  key: { pk: string; sk: string };
+  id: string;
+  balances: BalanceFigures;
+  cuts: BalanceCut[];
+  createdAt: string;
+}
+
+/**
+ * One page of one segment of a parallel Scan over every member (erased ones too: their forfeits
+ * are in the counters). The filter and projection cut what is returned, not what is read.
+ */
+export async function scanMemberBalances(
+  store: Store,
+  options: {
+    segment: number;
+    segments: number;
+    startKey?: Record<string, unknown> | undefined;
+    limit: number;
+  },
+): Promise<{ members: ScannedBalances[]; next: Record<string, unknown> | undefined }> {
+  const result = await store.db.send(
+    new ScanCommand({
+      TableName: store.tableName,
+      Segment: options.segment,
+      TotalSegments: options.segments,
+      ProjectionExpression:
+        '#pk, #sk, #id, #points.#available, #points.#pending, #points.#held, #cuts, #createdAt',
+      FilterExpression: '#entity = :member',
+      ExpressionAttributeNames: {
+        '#pk': 'pk',
+        '#sk': 'sk',
+        '#id': 'id',
+        '#points': 'points',
+        '#available': 'available',
+        '#pending': 'pending',
+        '#held': 'held',
+        '#cuts': 'balanceCuts',
+        '#createdAt': 'createdAt',
+        '#entity': 'entity',
+      },
+      ExpressionAttributeValues: { ':member': 'member' },
+      ...(options.startKey ? { ExclusiveStartKey: options.startKey } : {}),
+      Limit: options.limit,
+    }),
+  );
+  const members = (result.Items ?? []).map((item) => {
+    const points = (item.points ?? {}) as Partial<BalanceFigures>;
+    return {
+      key: { pk: String(item.pk), sk: String(item.sk) },
+      id: String(item.id),
+      balances: {
+        available: Number(points.available ?? 0),
+        pending: Number(points.pending ?? 0),
+        held: Number(points.held ?? 0),
+      },
+      cuts: (item.balanceCuts as BalanceCut[] | undefined) ?? [],
+      createdAt: String(item.createdAt),
+    };
+  });
+  return { members, next: result.LastEvaluatedKey };
 }

@@ -399,6 +399,7 @@ describe('lifecycle jobs', () => {
       'mature-pending': 'cron(10 0 * * ? *)',
       'tier-review': 'cron(15 0 * * ? *)',
       'churn-scan': 'cron(30 0 * * ? *)',
+      reconcile: 'cron(45 0 * * ? *)',
       'release-expired-holds': 'rate(5 minutes)',
       'subscription-renewals': 'rate(1 hour)',
     });
@@ -515,6 +516,33 @@ describe('lifecycle jobs', () => {
       Period: 300,
       Threshold: 1,
       EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+});
+
+describe('reconciliation control', () => {
+  it('counts the differences the runner logs and alarms on the first', () => {
+    const runnerLogs = logicalId(stack.jobs.node.findChild('Runner').node.findChild('Logs'));
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: { Ref: runnerLogs },
+      FilterPattern: '{ $.message = "reconciliation difference" }',
+      MetricTransformations: [
+        {
+          MetricNamespace: 'LoyaltyApi',
+          MetricName: 'ReconciliationDifferences',
+          MetricValue: '1',
+          DefaultValue: 0,
+        },
+      ],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'LoyaltyApi',
+      MetricName: 'ReconciliationDifferences',
+      Statistic: 'Sum',
+      Period: 3600,
+      Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       TreatMissingData: 'notBreaching',
     });

@@ -264,6 +264,34 @@ const attempts: Record<string, () => Promise<{ response: ApiResponse; allowed: n
     response: await asB('GET', '/v1/reports/settlement?partnerId=brand-a&from=2026-01-01&to=2026-12-31'),
     allowed: [403],
   }),
+  'GET /v1/reports/liability': async () => ({
+    response: await asB('GET', '/v1/reports/liability?partnerId=brand-a'),
+    allowed: [403],
+  }),
+  // The roll-forward and deferred revenue are the coalition's statements: finance and admin only.
+  'GET /v1/reports/roll-forward': async () => ({
+    response: await asB('GET', '/v1/reports/roll-forward?from=2026-01-01&to=2026-12-31'),
+    allowed: [403],
+  }),
+  'GET /v1/reports/deferred-revenue': async () => ({
+    response: await asB('GET', '/v1/reports/deferred-revenue?from=2026-01-01&to=2026-12-31'),
+    allowed: [403],
+  }),
+  // A partner reads its own KPI line only: the channel view is everyone's customers.
+  'GET /v1/reports/kpis': async () => ({
+    response: await asB('GET', '/v1/reports/kpis?from=2026-01&to=2026-12&groupBy=channel'),
+    allowed: [403],
+  }),
+  'POST /v1/program/redemption-estimates': async () => ({
+    response: await asB('POST', '/v1/program/redemption-estimates', {
+      body: { effectiveFrom: '2099-01-01', expectedRedemptionRate: 0.5 },
+    }),
+    allowed: [403],
+  }),
+  'GET /v1/program/redemption-estimates': async () => ({
+    response: await asB('GET', '/v1/program/redemption-estimates'),
+    allowed: [403],
+  }),
   'GET /v1/reports/subscriptions': async () => ({
     response: await asB('GET', '/v1/reports/subscriptions?from=2026-01-01&to=2026-12-31'),
     allowed: [403],
@@ -395,6 +423,28 @@ describe('partner isolation matrix', () => {
     const response = await asB('GET', '/v1/reports/settlement?from=2026-01-01&to=2026-12-31');
     expect(response.status).toBe(200);
     expect(response.json.partners.map((p: { partnerId: string }) => p.partnerId)).toEqual(['brand-b']);
+  });
+
+  it('reports B’s own liability and KPI lines only: no coalition totals, no expiry buckets, no A', async () => {
+    const liability = await asB('GET', '/v1/reports/liability');
+    expect(liability.status).toBe(200);
+    expect(liability.json).toMatchObject({ partnerId: 'brand-b', expiryBuckets: null });
+    expect(liability.json.byPartner.map((line: { partnerId: string }) => line.partnerId)).toEqual([
+      'brand-b',
+    ]);
+    // The admin's view has A's line; B's top line is its own line, not the coalition's.
+    const all = await api.request('GET', '/v1/reports/liability');
+    const lineOf = (id: string) =>
+      all.json.byPartner.find((line: { partnerId: string }) => line.partnerId === id);
+    expect(liability.json.outstandingPoints).toBe(lineOf('brand-b').outstandingPoints);
+    expect(lineOf('brand-a').outstandingPoints).toBeGreaterThan(0);
+    const month = new Date().toISOString().slice(0, 7);
+    const kpis = await asB('GET', `/v1/reports/kpis?from=${month}&to=${month}`);
+    expect(kpis.status).toBe(200);
+    expect(kpis.json.groups.map((group: { group: string }) => group.group)).toEqual(['p:brand-b']);
+    expect(kpis.json).toMatchObject({ averageClvMinor: null, subscriptions: { active: 0, mrrMinor: 0 } });
+    const csv = await asB('GET', `/v1/reports/liability?format=csv`);
+    expect(csv.text).not.toContain('brand-a');
   });
 });
 

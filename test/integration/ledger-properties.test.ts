@@ -12,14 +12,16 @@ import {
 } from '../../lambdas/domain/errors.ts';
 import { expiryKeyFor } from '../../lambdas/domain/member-ledger.ts';
 import { defaultProgram } from '../../lambdas/schemas/program.ts';
+import { liabilityReport, rollForwardReport } from '../../lambdas/services/finance-reports.ts';
 import { listTransactions } from '../../lambdas/services/history.ts';
+import { runJob } from '../../lambdas/services/jobs.ts';
 import { createPartner } from '../../lambdas/services/partners.ts';
 import { replaceProgram } from '../../lambdas/services/program.ts';
 import { settlementReport } from '../../lambdas/services/reports.ts';
 import type { Store } from '../../lambdas/store/client.ts';
 import { keys } from '../../lambdas/store/keys.ts';
 import { localClient } from '../../local/dynamodb-local.ts';
-import { admin, contextFor, parse, partnerPrincipal, snapshotTable } from '../support/fixtures.ts';
+import { admin, contextFor, finance, parse, partnerPrincipal, snapshotTable } from '../support/fixtures.ts';
 import { ledgerCalls } from '../support/ledger.ts';
 import { createTestStore, localEndpoint } from '../support/table.ts';
 
@@ -927,6 +929,7 @@ interface StoredPoints {
 async function checkInvariants(world: World, model: Model, config: Config): Promise<void> {
   const { store, calls } = world;
   const ledgers: Entry[][] = [];
+  const balanceSums: number[] = [];
   const settlement = settlementReport(contextFor(store, admin), {
     from: dayOf(world.start),
     to: dayOf(model.now),
@@ -944,6 +947,7 @@ async function checkInvariants(world: World, model: Model, config: Config): Prom
       ledgers[index] = entries;
       const label = `member ${index} (${m.id})`;
       const balances = view.balances;
+      balanceSums[index] = balances.available + balances.pending + balances.reserved;
       const ledgerSum = sum(entries.map((entry) => entry.points));
       const stored = raw.Item?.points as StoredPoints;
 
@@ -993,6 +997,9 @@ async function checkInvariants(world: World, model: Model, config: Config): Prom
     }),
   );
 
+  // (6) the liability and the roll-forward, from the counters alone: Σ member balances.
+  await checkFinanceReports(world, model, sum(balanceSums));
+
   // (5) settlement over the whole period = the model's sums = the ledger's sums.
   const report = parse(await settlement);
   const all = ledgers.flat();
@@ -1021,6 +1028,36 @@ async function checkInvariants(world: World, model: Model, config: Config): Prom
       `(5) ledger sums of ${p.id} vs model`,
     ).toEqual(totals);
   });
+}
+
+const sumOfBalances = (b: { available: number; pending: number; reserved: number }) =>
+  b.available + b.pending + b.reserved;
+
+/** (6): liability outstanding = roll-forward closing = Σ member balances, and their parts agree. */
+async function checkFinanceReports(world: World, model: Model, balances: number): Promise<void> {
+  const ctx = contextFor(world.store, finance, { now: model.now });
+  const today = dayOf(model.now);
+  const liability = parse(await liabilityReport(ctx, { asOf: today, format: 'json' }));
+  expect(liability.outstandingPoints, '(6) liability outstanding vs Σ balances').toBe(balances);
+  const buckets = sum(liability.expiryBuckets.map((bucket: { points: number }) => bucket.points));
+  expect(buckets, '(6) Σ expiry buckets vs outstanding + debts').toBe(
+    liability.outstandingPoints + liability.negativeBalancePoints,
+  );
+  const attributed = sum(
+    liability.byPartner.map((line: { outstandingPoints: number }) => line.outstandingPoints),
+  );
+  expect(attributed, '(6) Σ by partner vs outstanding').toBe(Math.max(0, liability.outstandingPoints));
+  const rollForward = parse(
+    await rollForwardReport(ctx, { from: dayOf(world.start), to: today, format: 'json' }),
+  );
+  expect(
+    {
+      opening: rollForward.opening,
+      closing: rollForward.closing,
+      unexplained: rollForward.unexplainedPoints,
+    },
+    '(6) roll-forward',
+  ).toEqual({ opening: 0, closing: balances, unexplained: 0 });
 }
 
 function describeStep(step: Resolved, model: Model): string {
@@ -1202,6 +1239,13 @@ async function runScenario(scenario: Scenario): Promise<void> {
       }
       await checkInvariants(world, model, config);
     }
+    // (7) the next day, the reconciliation finds Σ member balances = the counters, no difference.
+    const nextDay = shift(model.now, DAY);
+    const reconciled = parse(await runJob(contextFor(world.store, admin, { now: nextDay }), 'reconcile', {}));
+    const expected = sum(model.members.map((_, index) => sumOfBalances(readBalances(model, index))));
+    expect(reconciled.complete, '(7) reconcile complete').toBe(true);
+    expect(reconciled.reconciliation.differences, '(7) reconcile differences').toEqual([]);
+    expect(reconciled.reconciliation.members.outstanding, '(7) reconciled Σ balances').toBe(expected);
     if (process.env.LEDGER_PROPS_STATS) {
       for (const m of model.members) {
         for (const type of new Set((await ledgerOf(world.store, m.id)).map((e) => e.type)))

@@ -9,6 +9,8 @@ import type { Store } from '../../lambdas/store/client.ts';
 
 export const admin: Principal = { keyId: 'key_admin', role: 'admin', partnerId: null, scopes: [] };
 
+export const finance: Principal = { keyId: 'key_finance', role: 'finance', partnerId: null, scopes: [] };
+
 export const partnerPrincipal = (partnerId: string): Principal => ({
   keyId: `key_${partnerId}`,
   role: 'partner',
