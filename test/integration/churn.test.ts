@@ -6,6 +6,7 @@ import { defaultProgram } from '../../lambdas/schemas/program.ts';
 import { fitChurnModel, memberAnalytics, readChurnModel } from '../../lambdas/services/analytics.ts';
 import type { RequestContext } from '../../lambdas/services/context.ts';
 import { runJob } from '../../lambdas/services/jobs.ts';
+import { kpiReport } from '../../lambdas/services/kpi-report.ts';
 import { replaceProgram } from '../../lambdas/services/program.ts';
 import type { Store } from '../../lambdas/store/client.ts';
 import { admin, contextFor, parse, partnerPrincipal } from '../support/fixtures.ts';
@@ -153,6 +154,14 @@ describe('the churn model and the daily scan', () => {
     for (const id of groups.lapsed) expect((await churnOf(id, AT0))?.risk).toBe('high');
     for (const id of groups.oneTimers) expect((await churnOf(id, AT0))?.pAlive).toBe(1);
     expect(await churnOf(neverBought, AT0)).toBeNull();
+
+    // The KPIs' mean CLV is the run's: Σ clvMinor of the members it scored ÷ how many, rounded.
+    const scores = await Promise.all(purchasers().map((id) => churnOf(id, AT0)));
+    const mean = Math.round(scores.reduce((sum, churn) => sum + (churn?.clvMinor ?? 0), 0) / scores.length);
+    const kpis = parse(
+      await kpiReport(admin0(), { from: DAY0.slice(0, 7), to: DAY0.slice(0, 7), format: 'json' }),
+    );
+    expect(kpis).toMatchObject({ averageClvMinor: mean, clvScoredOn: DAY0 });
 
     // The same day again, even with a later asOf: the run is complete, nothing is read or written.
     const before = await Promise.all(purchasers().map((id) => churnOf(id, AT0)));
