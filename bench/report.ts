@@ -7,6 +7,7 @@ import type { ExpireJobResult } from './expire-job.ts';
 import type { JobBenchConfig, JobComparison, JobWorldResult } from './job-bench.ts';
 import type { Breakdown, PairResult } from './latency.ts';
 import type { RenewalsJobResult } from './renewals-job.ts';
+import type { ReportsBenchResult } from './reports.ts';
 import type { Summary } from './stats.ts';
 
 export interface FunctionResult {
@@ -55,6 +56,8 @@ export interface Results {
   cdnowImport: CdnowImportResult;
   /** The churn-scan job on 1,000 and 20,000 CDNOW customers: linear, per member scored. */
   churnScan: ChurnScanResult;
+  /** The finance reports on 1,000 and 50,000 members with the same activity. */
+  reports: ReportsBenchResult;
   functions: FunctionResult[];
   durationS: number;
 }
@@ -69,6 +72,7 @@ export function renderReport(results: Results): string {
     renewalsJobSection(results.renewalsJob),
     cdnowImportSection(results.cdnowImport),
     churnScanSection(results.churnScan),
+    reportsSection(results.reports),
     functionsSection(results.functions),
   ].join('\n\n');
 }
@@ -219,6 +223,22 @@ function churnScanSection(scan: ChurnScanResult): string {
     world('big', big),
     `  big / small per member: ${ratio.msPerMember} (by round ${ratio.msPerMemberByRound.join(', ')}; target within ${target.ratio}×: ${target.met ? 'met' : 'NOT met'}); whole run ${ratio.wholeRun}; WCU per member ${ratio.writeUnitsPerMember}`,
     `  ${scan.note}`,
+  ].join('\n');
+}
+
+function reportsSection(reports: ReportsBenchResult): string {
+  const { small, big, ratio, target } = reports;
+  const rows = (Object.keys(ratio) as (keyof typeof ratio)[]).map((name) => {
+    const s = small.reports[name];
+    const b = big.reports[name];
+    const r = ratio[name];
+    return `  ${name.padEnd(16)} ${`${s.msP50} ms, ${s.readUnits} RCU, ${s.requests} req`.padEnd(30)} ${`${b.msP50} ms, ${b.readUnits} RCU, ${b.requests} req`.padEnd(30)} ${r.msP50} / ${r.readUnits} / ${r.requests}`;
+  });
+  return [
+    `finance reports, the same ${reports.config.days} days of activity on ${small.members} and ${big.members} members`,
+    `  ${'report'.padEnd(16)} ${'small'.padEnd(30)} ${'big'.padEnd(30)} big/small ms / RCU / requests`,
+    ...rows,
+    `  target: within ${target.ratio}× (time and read units): ${target.met ? 'met' : 'NOT met'}`,
   ].join('\n');
 }
 

@@ -19,6 +19,7 @@ import type { CdnowImportResult } from './cdnow-import.ts';
 import type { ChurnScanConfig } from './churn-scan.ts';
 import type { JobBenchConfig } from './job-bench.ts';
 import { type FunctionResult, type Results, renderReport } from './report.ts';
+import type { ReportsBenchConfig } from './reports.ts';
 import { round } from './stats.ts';
 import type { World } from './world.ts';
 
@@ -43,6 +44,18 @@ const CHURN_SCAN: ChurnScanConfig = {
   bigMembers: countFromEnv('BENCH_CHURN_BIG', 20_000),
   rounds: countFromEnv('BENCH_CHURN_ROUNDS', 2),
   warmupMembers: 500,
+  seedConcurrency: 4,
+  target: JOB_TARGET_RATIO,
+};
+
+// The finance reports: the same activity on 1,000 and 50,000 members (BENCH_REPORTS_SMALL, _BIG).
+const REPORTS: ReportsBenchConfig = {
+  smallMembers: countFromEnv('BENCH_REPORTS_SMALL', 1_000),
+  bigMembers: countFromEnv('BENCH_REPORTS_BIG', 50_000),
+  activeMembers: 100,
+  days: 75,
+  earnsPerDay: 20,
+  rounds: countFromEnv('BENCH_REPORTS_ROUNDS', 20),
   seedConcurrency: 4,
   target: JOB_TARGET_RATIO,
 };
@@ -102,6 +115,10 @@ async function main(): Promise<void> {
     const { measureChurnScan } = await import('./churn-scan.ts');
     return measureChurnScan(endpoint, CHURN_SCAN, progress);
   });
+  const reports = await onItsOwnDynamoDbLocal('the finance reports', async (endpoint) => {
+    const { measureReports } = await import('./reports.ts');
+    return measureReports(endpoint, REPORTS, progress);
+  });
   const functions = await measureFunctions();
   const { earn, redeem } = database.latencyMs;
   const target = {
@@ -134,6 +151,7 @@ async function main(): Promise<void> {
     renewalsJob,
     cdnowImport,
     churnScan,
+    reports,
     functions,
     durationS: round((performance.now() - startedAt) / 1000, 1),
   };
