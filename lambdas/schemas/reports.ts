@@ -215,15 +215,17 @@ export const deferredRevenueResponse = z.object({
   cohorts: z.array(cohort),
 });
 
-/** A month `YYYY-MM`. */
-const month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month, YYYY-MM');
-
 export const kpiQuery = z
   .strictObject({
     /** The first month (`YYYY-MM`, or its first day). */
-    from: z.union([month, monthStart]),
+    from: z
+      .string()
+      .regex(/^\d{4}-(0[1-9]|1[0-2])(-01)?$/, 'must be a month, YYYY-MM (or its first day, YYYY-MM-01)'),
     /** The last month (`YYYY-MM`, or a day in it: the month so far). */
-    to: z.union([month, day]),
+    to: z
+      .string()
+      .regex(/^\d{4}-(0[1-9]|1[0-2])(-\d{2})?$/, 'must be a month, YYYY-MM, or a day in it, YYYY-MM-DD')
+      .refine((value) => value.length === 7 || day.safeParse(value).success, 'is not a calendar date'),
     groupBy: z.enum(['partner', 'channel']).optional(),
     format,
   })
