@@ -32,7 +32,7 @@ import {
   putNewMember,
   setPurchases,
 } from '../store/member-store.ts';
-import { listPartners } from '../store/partner-store.ts';
+import { allPartners } from '../store/partner-store.ts';
 import { getProgram, type ProgramRecord } from '../store/program-store.ts';
 import { type TransactItem, TransactionCancelledError, transactWrite } from '../store/transactions.ts';
 import { type RequestContext, respond, type UseCaseResponse, withinDeadline } from './context.ts';
@@ -65,7 +65,7 @@ export async function importTransactions(
   if (text.trim() === '') {
     throw new ValidationError([{ path: 'body', message: 'no lines: send NDJSON or CSV with a header row' }]);
   }
-  const [program, partners] = await Promise.all([getProgram(ctx.store), allPartners(ctx)]);
+  const [program, partners] = await Promise.all([getProgram(ctx.store), partnersById(ctx)]);
   const { accepted, rejected } = validateLines(ctx, text, program, partners);
   const customers = byCustomer(accepted);
   const outcome = options.points
@@ -83,15 +83,8 @@ export async function importTransactions(
   });
 }
 
-async function allPartners(ctx: RequestContext): Promise<Map<string, Partner>> {
-  const partners = new Map<string, Partner>();
-  let cursor: string | undefined;
-  do {
-    const page = await listPartners(ctx.store, 100, cursor);
-    for (const partner of page.items) partners.set(partner.id, partner);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-  return partners;
+async function partnersById(ctx: RequestContext): Promise<Map<string, Partner>> {
+  return new Map((await allPartners(ctx.store)).map((partner) => [partner.id, partner]));
 }
 
 // ─── Lines ──────────────────────────────────────────────────────────────────────────────────────

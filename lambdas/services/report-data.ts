@@ -7,8 +7,7 @@ import { addCounters, type Counters } from '../domain/liability.ts';
 import { COALITION } from '../domain/namespaces.ts';
 import { monthsBetween } from '../domain/settlement.ts';
 import { dayBefore, lastDayOf } from '../domain/time.ts';
-import type { Partner } from '../schemas/partners.ts';
-import { listPartners } from '../store/partner-store.ts';
+import { allPartners } from '../store/partner-store.ts';
 import { monthSnapshots, reportEpoch, sumDays } from '../store/report-store.ts';
 import type { RequestContext } from './context.ts';
 
@@ -21,13 +20,7 @@ export interface ReportScope {
 
 /** Every partner (suspended ones too: their points are still outstanding) and the coalition. */
 export async function reportScopes(ctx: RequestContext): Promise<ReportScope[]> {
-  const partners: Partner[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await listPartners(ctx.store, 100, cursor);
-    partners.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
+  const partners = await allPartners(ctx.store);
   return [
     ...partners.map((partner) => ({ scope: partner.id, partnerId: partner.id, name: partner.name })),
     { scope: COALITION, partnerId: null, name: 'Coalition' },

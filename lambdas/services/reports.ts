@@ -3,7 +3,7 @@ import { ForbiddenError, NotFoundError, ReportTooLargeError } from '../domain/er
 import { LINE_FIELDS, type SettlementLine, settlementLine, totalOf } from '../domain/settlement.ts';
 import type { Partner } from '../schemas/partners.ts';
 import type { SettlementQuery } from '../schemas/reports.ts';
-import { getPartner, listPartners } from '../store/partner-store.ts';
+import { allPartners, getPartner } from '../store/partner-store.ts';
 import { getProgram } from '../store/program-store.ts';
 import { partnerCounters } from '../store/report-store.ts';
 import { type RequestContext, respond, type UseCaseResponse } from './context.ts';
@@ -49,14 +49,7 @@ async function partnersOf(ctx: RequestContext, partnerId: string | undefined): P
     if (!partner) throw new NotFoundError(`No partner ${partnerId}.`);
     return [partner];
   }
-  const partners: Partner[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await listPartners(ctx.store, 100, cursor);
-    partners.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-  return partners;
+  return allPartners(ctx.store);
 }
 
 /** RFC 4180 CSV with a header row and a TOTAL row; text cells are quoted and formula-neutralised. */

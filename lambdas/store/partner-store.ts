@@ -51,6 +51,18 @@ export function listPartners(
   );
 }
 
+/** Every partner, suspended ones too (a coalition has tens: a few pages of one partition). */
+export async function allPartners(store: Store): Promise<Partner[]> {
+  const partners: Partner[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await listPartners(store, 100, cursor);
+    partners.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return partners;
+}
+
 export async function updatePartner(
   store: Store,
   partnerId: string,

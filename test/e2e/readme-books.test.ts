@@ -1,25 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startClockAt } from '../../lambdas/config/clock.ts';
-import { startTestApi, type TestApi } from '../support/api.ts';
-import { readmeClock, runReadmeBlock } from '../support/readme.ts';
+import { readmeServer } from '../support/readme.ts';
 
 /**
  * README "Closing the month", run as written (curl, jq) against the local server, each step at the
  * clock its marker states, on a table of its own (the README gives it a data folder of its own).
  */
-let api: TestApi;
-beforeAll(async () => {
-  api = await startTestApi();
-});
-afterAll(async () => {
-  startClockAt(new Date().toISOString());
-  await api.close();
-});
-
-const step = (marker: string) => {
-  startClockAt(readmeClock(marker));
-  return runReadmeBlock(api, marker);
-};
+const { setUp, tearDown, step } = readmeServer();
+beforeAll(setUp);
+afterAll(tearDown);
 
 describe('README "Closing the month"', () => {
   it('works as written: April sold, redeemed and surveyed; May 1st reconciles and reports it', async () => {

@@ -1,8 +1,6 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startClockAt } from '../../lambdas/config/clock.ts';
-import { startTestApi, type TestApi } from '../support/api.ts';
-import { type Json, readmeClock, runReadmeBlock } from '../support/readme.ts';
+import { type Json, readmeServer } from '../support/readme.ts';
 
 /**
  * README "Churn risk", run as written (awk, curl, jq) against the local server, each step at the
@@ -10,28 +8,20 @@ import { type Json, readmeClock, runReadmeBlock } from '../support/readme.ts';
  * has its own test file and table: the other walkthroughs' members (cd-4 of "Importing history"
  * bought in 1997 too) would be fitted with CDNOW's customers and move the published parameters.
  */
-let api: TestApi;
-beforeAll(async () => {
-  api = await startTestApi();
-});
-afterAll(async () => {
-  startClockAt(new Date().toISOString());
-  await api.close();
-});
-
-const step = (marker: string) => {
-  startClockAt(readmeClock(marker));
-  return runReadmeBlock(api, marker);
-};
+const server = readmeServer();
+const { step } = server;
+beforeAll(server.setUp);
+afterAll(server.tearDown);
 
 /** Every `member.churn_risk.changed` in the table (the outbox items the scans wrote). */
 async function churnEvents(): Promise<Json[]> {
   const events: Json[] = [];
   let start: Record<string, unknown> | undefined;
   do {
-    const page = await api.store.db.send(
+    const { store } = server.api();
+    const page = await store.db.send(
       new ScanCommand({
-        TableName: api.store.tableName,
+        TableName: store.tableName,
         FilterExpression: 'entity = :event AND #event.#type = :type',
         ExpressionAttributeNames: { '#event': 'event', '#type': 'type' },
         ExpressionAttributeValues: { ':event': 'event', ':type': 'member.churn_risk.changed' },

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import type { TestApi } from './api.ts';
+import { startClockAt } from '../../lambdas/config/clock.ts';
+import { startTestApi, type TestApi } from './api.ts';
 
 const run = promisify(execFile);
 
@@ -51,4 +52,31 @@ export async function runReadmeBlock(api: TestApi, marker: string): Promise<Json
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => (line.startsWith('{') ? JSON.parse(line) : { csv: line.replace(/\r$/, '') }));
+}
+
+/**
+ * A test server for README walkthroughs: `step(marker)` starts the API's clock at the marker's
+ * `clock=` and runs its block. Call `setUp` in beforeAll and `tearDown` in afterAll (the clock goes
+ * back to real time).
+ */
+export function readmeServer() {
+  let api: TestApi | undefined;
+  const server = () => {
+    if (!api) throw new Error('readmeServer: setUp has not run');
+    return api;
+  };
+  return {
+    setUp: async () => {
+      api = await startTestApi();
+    },
+    tearDown: async () => {
+      startClockAt(new Date().toISOString());
+      await api?.close();
+    },
+    api: server,
+    step: (marker: string) => {
+      startClockAt(readmeClock(marker));
+      return runReadmeBlock(server(), marker);
+    },
+  };
 }
