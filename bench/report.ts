@@ -1,5 +1,6 @@
 /** The shape of bench/results.json, and its rendering as plain-text tables. */
 
+import type { CampaignsBenchResult } from './campaigns.ts';
 import type { OperationCapacity } from './capacity.ts';
 import type { CdnowImportResult } from './cdnow-import.ts';
 import type { ChurnScanResult, ChurnScanWorld } from './churn-scan.ts';
@@ -58,6 +59,8 @@ export interface Results {
   churnScan: ChurnScanResult;
   /** The finance reports on 1,000 and 50,000 members with the same activity. */
   reports: ReportsBenchResult;
+  /** Earn latency with 0 vs 20 active campaigns. */
+  campaigns: CampaignsBenchResult;
   functions: FunctionResult[];
   durationS: number;
 }
@@ -73,6 +76,7 @@ export function renderReport(results: Results): string {
     cdnowImportSection(results.cdnowImport),
     churnScanSection(results.churnScan),
     reportsSection(results.reports),
+    campaignsSection(results.campaigns),
     functionsSection(results.functions),
   ].join('\n\n');
 }
@@ -223,6 +227,19 @@ function churnScanSection(scan: ChurnScanResult): string {
     world('big', big),
     `  big / small per member: ${ratio.msPerMember} (by round ${ratio.msPerMemberByRound.join(', ')}; target within ${target.ratio}×: ${target.met ? 'met' : 'NOT met'}); whole run ${ratio.wholeRun}; WCU per member ${ratio.writeUnitsPerMember}`,
     `  ${scan.note}`,
+  ].join('\n');
+}
+
+function campaignsSection(c: CampaignsBenchResult): string {
+  const line = (name: string, s: { p50: number; p99: number }) =>
+    `  ${name.padEnd(28)} p50 ${s.p50} ms, p99 ${s.p99} ms`;
+  return [
+    'earn with campaigns (the use case, three tables interleaved)',
+    line('no campaign', c.none),
+    line('20 active campaigns', c.twenty),
+    line('20, one applying budget', c.twentyWithBudget),
+    `  ratio 20 / 0: p50 ${c.ratio.p50}, p99 ${c.ratio.p99} (with a budget: ${c.ratioWithBudget.p50}, ${c.ratioWithBudget.p99})`,
+    `  target: within ${c.target.ratio}×: ${c.target.met ? 'met' : 'NOT met'}`,
   ].join('\n');
 }
 

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ensureTable, LOCAL_CREDENTIALS, startDynamoDbLocal } from '../local/dynamodb-local.ts';
 import { bundleAll, coldInit, importOnce } from './bundles.ts';
+import type { CampaignsBenchConfig } from './campaigns.ts';
 import type { CdnowImportResult } from './cdnow-import.ts';
 import type { ChurnScanConfig } from './churn-scan.ts';
 import type { JobBenchConfig } from './job-bench.ts';
@@ -58,6 +59,14 @@ const REPORTS: ReportsBenchConfig = {
   rounds: countFromEnv('BENCH_REPORTS_ROUNDS', 20),
   seedConcurrency: 4,
   target: JOB_TARGET_RATIO,
+};
+
+// Earn latency with 0 vs 20 active campaigns (BENCH_CAMPAIGNS_WARMUP, _ITERATIONS).
+const CAMPAIGNS: CampaignsBenchConfig = {
+  warmup: countFromEnv('BENCH_CAMPAIGNS_WARMUP', 200),
+  iterations: countFromEnv('BENCH_CAMPAIGNS_ITERATIONS', 600),
+  members: 100,
+  target: 1.1,
 };
 
 function countFromEnv(name: string, fallback: number): number {
@@ -119,6 +128,10 @@ async function main(): Promise<void> {
     const { measureReports } = await import('./reports.ts');
     return measureReports(endpoint, REPORTS, progress);
   });
+  const campaigns = await onItsOwnDynamoDbLocal('the campaigns', async (endpoint) => {
+    const { measureCampaigns } = await import('./campaigns.ts');
+    return measureCampaigns(endpoint, CAMPAIGNS, progress);
+  });
   const functions = await measureFunctions();
   const { earn, redeem } = database.latencyMs;
   const target = {
@@ -152,6 +165,7 @@ async function main(): Promise<void> {
     cdnowImport,
     churnScan,
     reports,
+    campaigns,
     functions,
     durationS: round((performance.now() - startedAt) / 1000, 1),
   };

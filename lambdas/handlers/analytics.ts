@@ -1,8 +1,11 @@
 import { createRouteGroup } from '../http/route-group.ts';
 import { fitChurnModel, memberAnalytics, readChurnModel } from '../services/analytics.ts';
+import { atRiskMembers, segments } from '../services/segments.ts';
 
 export const handler = createRouteGroup('analytics', {
   fitChurnModel: (input, ctx) => fitChurnModel(ctx, input.body),
   getChurnModel: (_input, ctx) => readChurnModel(ctx),
   getMemberAnalytics: (input, ctx) => memberAnalytics(ctx, input.params.memberId),
+  getSegments: (input, ctx) => segments(ctx, input.query),
+  listAtRiskMembers: (input, ctx) => atRiskMembers(ctx, input.query),
 });

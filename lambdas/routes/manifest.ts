@@ -6,6 +6,7 @@
 import type * as z from 'zod';
 import * as analytics from '../schemas/analytics.ts';
 import * as apiKeys from '../schemas/api-keys.ts';
+import * as campaigns from '../schemas/campaigns.ts';
 import type { Role, Scope } from '../schemas/common.ts';
 import { listOf } from '../schemas/common.ts';
 import * as events from '../schemas/events.ts';
@@ -74,6 +75,11 @@ export const routeGroups = {
     description: 'Points ledger: earn, redeem, holds, refunds, returns, adjustments, transfers, history',
   },
   rewards: { entry: 'rewards', writes: true, description: 'Rewards catalogue' },
+  campaigns: {
+    entry: 'campaigns',
+    writes: true,
+    description: 'Campaigns: targeted earn boosts with budgets',
+  },
   subscriptions: {
     entry: 'subscriptions',
     writes: true,
@@ -99,7 +105,7 @@ export const routeGroups = {
   analytics: {
     entry: 'analytics',
     writes: true,
-    description: 'Churn model (BG/NBD, Gamma-Gamma): fit, read, score a member',
+    description: 'Churn model (BG/NBD, Gamma-Gamma): fit, read, score a member; segments and at-risk members',
     // A fit reads every member's purchase history (a parallel Scan) before it fits.
     timeoutSeconds: 29,
   },
@@ -769,6 +775,74 @@ export const routes = [
     successStatus: 200,
     params: members.memberParams,
     response: analytics.memberAnalyticsResponse,
+  },
+  {
+    operationId: 'getSegments',
+    method: 'GET',
+    path: '/v1/analytics/segments',
+    group: 'analytics',
+    summary: 'Members, mean CLV and available points per churn band × tier, from the latest churn scan',
+    access: { roles: ADMIN },
+    successStatus: 200,
+    query: analytics.segmentsQuery,
+    response: analytics.segmentsResponse,
+  },
+  {
+    operationId: 'listAtRiskMembers',
+    method: 'GET',
+    path: '/v1/analytics/members',
+    group: 'analytics',
+    summary: "One churn band's scored members, highest CLV first, from an index (a campaign's audience)",
+    access: { roles: ADMIN },
+    successStatus: 200,
+    query: analytics.atRiskMembersQuery,
+    response: listOf(analytics.atRiskMemberView),
+  },
+  {
+    operationId: 'createCampaign',
+    method: 'POST',
+    path: '/v1/campaigns',
+    group: 'campaigns',
+    summary: "Create a campaign: a partner's own (partner key) or coalition-wide (admin, no partnerId)",
+    access: { roles: ADMIN_PARTNER, scope: 'campaigns:write' },
+    idempotency: 'optional',
+    successStatus: 201,
+    body: campaigns.createCampaignBody,
+    response: campaigns.campaignResponse,
+  },
+  {
+    operationId: 'listCampaigns',
+    method: 'GET',
+    path: '/v1/campaigns',
+    group: 'campaigns',
+    summary: 'List campaigns, newest first (a partner key sees its own)',
+    access: { roles: ADMIN_PARTNER, scope: 'campaigns:write' },
+    successStatus: 200,
+    query: campaigns.listCampaignsQuery,
+    response: listOf(campaigns.campaignResponse),
+  },
+  {
+    operationId: 'getCampaign',
+    method: 'GET',
+    path: '/v1/campaigns/{campaignId}',
+    group: 'campaigns',
+    summary: 'Read a campaign and what its budget has given',
+    access: { roles: ADMIN_PARTNER, scope: 'campaigns:write' },
+    successStatus: 200,
+    params: campaigns.campaignParams,
+    response: campaigns.campaignResponse,
+  },
+  {
+    operationId: 'updateCampaign',
+    method: 'PATCH',
+    path: '/v1/campaigns/{campaignId}',
+    group: 'campaigns',
+    summary: 'Change a campaign (name, window, target, reward, active); its budget is fixed',
+    access: { roles: ADMIN_PARTNER, scope: 'campaigns:write' },
+    successStatus: 200,
+    params: campaigns.campaignParams,
+    body: campaigns.updateCampaignBody,
+    response: campaigns.campaignResponse,
   },
 ] as const satisfies readonly RouteSpec[];
 

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { queryInt } from './common.ts';
 import { day } from './reports.ts';
 
 export const churnRisk = z.enum(['low', 'medium', 'high']);
@@ -79,3 +80,65 @@ export const memberAnalyticsResponse = z.object({
   /** What the last churn scan stored on the member (null: never scored). */
   churn: churnView.nullable(),
 });
+
+/** The dimensions a segment report groups by: the churn risk band, the tier, or both. */
+const segmentDimension = z.enum(['churnRisk', 'tier']);
+
+export const segmentsQuery = z.strictObject({
+  by: z
+    .string()
+    .max(40)
+    .default('churnRisk,tier')
+    .transform((value) => value.split(','))
+    .pipe(
+      z
+        .array(segmentDimension)
+        .min(1)
+        .max(2)
+        .refine((dims) => new Set(dims).size === dims.length, 'name each dimension once'),
+    ),
+});
+
+export const segmentsResponse = z.object({
+  /** The day of the latest complete churn scan the cells are from (null: none has run). */
+  asOf: z.string().nullable(),
+  by: z.array(segmentDimension),
+  cells: z.array(
+    z.object({
+      churnRisk: churnRisk.optional(),
+      tier: z.string().optional(),
+      /** Members the scan scored into this cell. */
+      members: z.int(),
+      /** Mean CLV of those members (floored), minor units. */
+      averageClvMinor: z.int(),
+      /** Their available points as the scan read them. */
+      outstandingPoints: z.int(),
+    }),
+  ),
+});
+
+/** A CLV bound in a query string: decimal digits, below 10^16 minor units. */
+const clvBound = z
+  .string()
+  .regex(/^(0|[1-9][0-9]{0,15})$/, 'must be a decimal integer below 10^16')
+  .transform(Number);
+
+export const atRiskMembersQuery = z.strictObject({
+  churnRisk: churnRisk,
+  minClvMinor: clvBound.optional(),
+  limit: queryInt(1, 100).default(25),
+  cursor: z.string().min(1).max(4096).optional(),
+});
+
+export const atRiskMemberView = z.object({
+  memberId: z.string(),
+  churnRisk: churnRisk,
+  pAlive: z.number(),
+  clvMinor: z.int(),
+  expectedPurchases90d: z.number(),
+  scoredAt: z.string(),
+});
+
+export type SegmentsQuery = z.infer<typeof segmentsQuery>;
+export type AtRiskMembersQuery = z.infer<typeof atRiskMembersQuery>;
+export type AtRiskMemberView = z.infer<typeof atRiskMemberView>;

@@ -85,6 +85,7 @@ export const scopes = [
   'rewards:write',
   'subscriptions:read',
   'subscriptions:write',
+  'campaigns:write',
   'events:read',
   'reports:read',
 ] as const;

@@ -71,6 +71,8 @@ export const subscriptionReportResponse = z.object({
 
 const line = {
   issuedPoints: z.int(),
+  /** Of issuedPoints, those the partner's own campaigns added (funded by it like the rest). */
+  campaignPoints: z.int(),
   reversedPoints: z.int(),
   owedToCoalitionMinor: z.int(),
   redeemedPoints: z.int(),

@@ -119,6 +119,8 @@ async function drainSegment(
     let processed = 0;
     // The CLV of every member the page scored: the run's mean CLV (the KPI report's) is exact.
     let clvSumMinor = 0;
+    // And its cells by band × tier (GET /v1/analytics/segments reads the latest run's sums).
+    const cells: Record<string, number> = {};
     let last: Record<string, unknown> | undefined;
     let stopped = false;
     for (const member of page.members) {
@@ -126,10 +128,11 @@ async function drainSegment(
         stopped = true;
         break;
       }
-      const { outcome, clvMinor } = await scoreScanned(ctx, run, segment, member);
+      const { outcome, clvMinor, risk } = await scoreScanned(ctx, run, segment, member);
       if (outcome !== 'skipped') {
         processed += 1;
         clvSumMinor += clvMinor;
+        addToCell(cells, risk, member.tier, clvMinor, member.availablePoints);
       }
       if (outcome === 'changed') drained.changed += 1;
       last = member.key;
@@ -145,7 +148,7 @@ async function drainSegment(
       position,
       after,
       processed,
-      { clvSumMinor },
+      { clvSumMinor, ...cells },
     );
     if (saved) drained.processed += processed;
     // Another call of the same run moved this segment on: what it counted stands; continue from it.
@@ -155,6 +158,22 @@ async function drainSegment(
     if (stopped) return stop();
   }
   return stop();
+}
+
+/** The run's sums of one band × tier cell: `seg|<risk>|<tier>|members`, `…|clv`, `…|points`. */
+export const SEGMENT_PREFIX = 'seg|';
+
+function addToCell(
+  cells: Record<string, number>,
+  risk: string,
+  tier: string | null,
+  clvMinor: number,
+  points: number,
+): void {
+  const cell = `${SEGMENT_PREFIX}${risk}|${tier ?? ''}|`;
+  cells[`${cell}members`] = (cells[`${cell}members`] ?? 0) + 1;
+  cells[`${cell}clv`] = (cells[`${cell}clv`] ?? 0) + clvMinor;
+  cells[`${cell}points`] = (cells[`${cell}points`] ?? 0) + points;
 }
 
 /**
@@ -167,7 +186,7 @@ async function scoreScanned(
   run: ScanRun,
   segment: number,
   scanned: ScannedMember,
-): Promise<{ outcome: 'changed' | 'scored' | 'skipped'; clvMinor: number }> {
+): Promise<{ outcome: 'changed' | 'scored' | 'skipped'; clvMinor: number; risk: string }> {
   let member: ScannedMember | undefined = scanned;
   let withEvent = true;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -175,21 +194,22 @@ async function scoreScanned(
       await jitter(attempt);
       member = await getScannedMember(ctx.store, scanned.id);
     }
-    if (member?.status !== 'active') return { outcome: 'skipped', clvMinor: 0 };
+    if (member?.status !== 'active') return { outcome: 'skipped', clvMinor: 0, risk: '' };
     const inputs = modelInputs(member.purchases, run.runDay);
-    if (!inputs) return { outcome: 'skipped', clvMinor: 0 };
+    if (!inputs) return { outcome: 'skipped', clvMinor: 0, risk: '' };
     const previous = member.churn;
     // Scored by this run already (a page handled again), or by a later day's run: left as it is.
     if (previous && dayOf(previous.scoredAt) >= run.runDay)
-      return { outcome: 'scored', clvMinor: previous.clvMinor };
+      return { outcome: 'scored', clvMinor: previous.clvMinor, risk: previous.risk };
     const { pAlive, risk, expectedPurchases90d, clvMinor } = scoreMember(run.model, inputs, run.settings);
     const churn: ChurnView = { pAlive, risk, expectedPurchases90d, clvMinor, scoredAt: run.asOf };
     if (previous?.risk === risk) {
-      if (await setMemberChurn(ctx.store, member.id, churn, previous)) return { outcome: 'scored', clvMinor };
+      if (await setMemberChurn(ctx.store, member.id, churn, previous))
+        return { outcome: 'scored', clvMinor, risk };
       continue;
     }
     const outcome = await changeBand(ctx, run, segment, member.id, churn, previous, withEvent);
-    if (outcome === 'written') return { outcome: 'changed', clvMinor };
+    if (outcome === 'written') return { outcome: 'changed', clvMinor, risk };
     if (outcome === 'event-exists') withEvent = false;
   }
   throw new TooManyConcurrentUpdatesError(

@@ -41,8 +41,8 @@ export interface PlannedEvent {
   type: string;
   data: Record<string, unknown>;
   partnerId?: string | null;
-  /** The member it is about (default: the member of the change). */
-  memberId?: string;
+  /** The member it is about (default: the member of the change; null: none, a campaign's budget). */
+  memberId?: string | null;
 }
 
 export interface MemberChangePlan {
@@ -386,7 +386,8 @@ function assemble<Loaded extends LoadedForChange>(
     if (!skip.has(key)) parts.push({ item: restockUnit(ctx.store, rewardId), onFailed: { skip: key } });
   }
   for (const event of events) {
-    if (!skip.has(`event#${event.dedupeKey}`)) parts.push(eventPart(ctx, event.memberId ?? member.id, event));
+    if (!skip.has(`event#${event.dedupeKey}`))
+      parts.push(eventPart(ctx, event.memberId === undefined ? member.id : event.memberId, event));
   }
   for (const item of change.withWrite ?? []) parts.push({ item });
   for (const item of plan.kpiItems ?? []) parts.push({ item });
@@ -426,13 +427,13 @@ function tierDirection(program: ProgramRecord, from: string, to: string): 'up' |
   return rank(to) > rank(from) ? 'up' : 'down';
 }
 
-function eventPart(ctx: RequestContext, memberId: string, event: PlannedEvent): Part {
+function eventPart(ctx: RequestContext, memberId: string | null, event: PlannedEvent): Part {
   return {
     item: putOutboxEvent(ctx.store, event.dedupeKey, {
       id: newId('evt', Date.parse(ctx.now)),
       type: event.type,
       occurredAt: ctx.now,
-      memberId,
+      ...(memberId === null ? {} : { memberId }),
       partnerId: event.partnerId ?? null,
       data: event.data,
     }),

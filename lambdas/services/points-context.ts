@@ -23,6 +23,8 @@ export interface PointsContext {
   order: Record<string, unknown> | undefined;
   /** The member's latest subscription (its benefits apply at earn time). */
   subscription: SubscriptionRecord | undefined;
+  /** Further items asked for by key (`pk|sk`): a campaign budget's shard. */
+  extra: Map<string, Record<string, unknown>>;
 }
 
 export interface PointsContextKeys {
@@ -33,6 +35,8 @@ export interface PointsContextKeys {
   counterpartId?: string | undefined;
   order?: { partnerId: string; orderRef: string } | undefined;
   subscription?: boolean;
+  /** Further items to read in the same BatchGet. */
+  extra?: { pk: string; sk: string }[];
 }
 
 /**
@@ -54,10 +58,11 @@ export async function loadPointsContext(
     order: wanted.order ? keys.order(wanted.order.partnerId, wanted.order.orderRef) : undefined,
     subscription: wanted.subscription ? keys.memberSubscription(wanted.memberId) : undefined,
   };
-  const found = await batchGet(
-    store,
-    Object.values(requested).filter((key) => key !== undefined),
-  );
+  const extra = wanted.extra ?? [];
+  const found = await batchGet(store, [
+    ...Object.values(requested).filter((key) => key !== undefined),
+    ...extra,
+  ]);
   const get = (key: { pk: string; sk: string } | undefined) =>
     key ? found.get(`${key.pk}|${key.sk}`) : undefined;
   const map = <T>(key: { pk: string; sk: string } | undefined, of: (item: Record<string, unknown>) => T) => {
@@ -73,6 +78,12 @@ export async function loadPointsContext(
     counterpart: map(requested.counterpart, memberFromItem),
     order: get(requested.order),
     subscription: map(requested.subscription, subscriptionFromItem),
+    extra: new Map(
+      extra.flatMap((key) => {
+        const item = get(key);
+        return item ? [[`${key.pk}|${key.sk}`, item] as const] : [];
+      }),
+    ),
   };
 }
 

@@ -31,7 +31,7 @@ export async function reverseTransaction(
       `Transaction ${transactionId} is ${txn.type === 'expire' ? 'an' : 'a'} ${txn.type}; only earns can be reversed.`,
     );
   }
-  return reverseEarn(ctx, txn, Number(entry.fundingRateMinor ?? 0), body);
+  return reverseEarn(ctx, txn, fundingOf(entry, txn), body);
 }
 
 /**
@@ -51,17 +51,45 @@ export async function reverseOrder(
   return reverseEarn(
     ctx,
     transactionViewOf(entry.txn as Record<string, unknown>),
-    Number(entry.fundingRateMinor ?? 0),
+    fundingOf(entry, transactionViewOf(entry.txn as Record<string, unknown>)),
     reversal,
   );
+}
+
+/**
+ * How an earn was funded: the partner's rate, and how many of its points the partner funded (the
+ * rest came from coalition-wide campaigns, funded by the coalition).
+ */
+function fundingOf(entry: Record<string, unknown>, earn: TransactionView) {
+  return {
+    rateMinor: Number(entry.fundingRateMinor ?? 0),
+    fundedPoints: Number(entry.fundedPoints ?? earn.points),
+  };
+}
+
+/**
+ * Of `reversed` points taken back now (after `before` requested earlier, `requested` now), those the
+ * partner had funded: its share of the cumulative reversal, floored, so a whole reversal in any
+ * number of parts returns exactly what it funded, and the coalition takes back the rest.
+ */
+export function partnerShareOfReversal(
+  earn: { points: number; fundedPoints: number },
+  before: number,
+  requested: number,
+  reversed: number,
+): number {
+  if (earn.fundedPoints >= earn.points) return reversed;
+  const share = (n: number) => Number((BigInt(n) * BigInt(earn.fundedPoints)) / BigInt(earn.points));
+  return Math.min(reversed, share(before + requested) - share(before));
 }
 
 async function reverseEarn(
   ctx: RequestContext,
   earn: TransactionView,
-  fundingRateMinor: number,
+  funding: { rateMinor: number; fundedPoints: number },
   body: ReverseBody,
 ): Promise<UseCaseResponse> {
+  const fundingRateMinor = funding.rateMinor;
   const partnerId = earn.partnerId as string;
   const orderRef = earn.orderRef as string;
   const memberId = earn.memberId;
@@ -88,6 +116,13 @@ async function reverseEarn(
         program,
       );
       const taken = applied.reversed - applied.fromPending;
+      const partnerPoints = partnerShareOfReversal(
+        { points: earn.points, fundedPoints: funding.fundedPoints },
+        before.reversedPoints,
+        requested,
+        applied.reversed,
+      );
+      const coalitionPoints = applied.reversed - partnerPoints;
       return {
         entry: transactionOf({
           id: txnId,
@@ -118,7 +153,7 @@ async function reverseEarn(
           },
           // Funding is returned at the rate the earn was charged, for the points actually taken back.
           fundingRateMinor,
-          reversedFundingMinor: applied.reversed * fundingRateMinor,
+          reversedFundingMinor: partnerPoints * fundingRateMinor,
         },
         responseParts: ['transaction', 'reversal'],
         points: applied.points,
@@ -133,11 +168,13 @@ async function reverseEarn(
           {
             partnerId,
             delta: {
-              reversedPoints: applied.reversed,
-              reversedFundingMinor: applied.reversed * fundingRateMinor,
+              reversedPoints: partnerPoints,
+              reversedFundingMinor: partnerPoints * fundingRateMinor,
               reversedAmountMinor: returnedAmountMinor,
             },
           },
+          // Points a coalition-wide campaign added go back to the coalition that funded them.
+          ...(coalitionPoints > 0 ? [{ partnerId: null, delta: { reversedPoints: coalitionPoints } }] : []),
         ],
         onItemConditionFailed: () => 'retry',
       };

@@ -35,11 +35,18 @@ export interface ScannedMember {
   status: 'active' | 'erased';
   purchases: PurchaseHistory | null;
   churn: ChurnView | null;
+  /** Its tier and available points as read (the segments' cells). */
+  tier: string | null;
+  availablePoints: number;
 }
 
 const MEMBER_PROJECTION = {
-  ProjectionExpression: '#pk, #sk, #id, #status, #purchases, #churn',
+  ProjectionExpression: '#pk, #sk, #id, #status, #purchases, #churn, #points.#tier.#code, #points.#available',
   names: {
+    '#points': 'points',
+    '#tier': 'tier',
+    '#code': 'code',
+    '#available': 'available',
     '#pk': 'pk',
     '#sk': 'sk',
     '#id': 'id',
@@ -56,6 +63,9 @@ function scannedMember(item: Record<string, unknown>): ScannedMember {
     status: item.status as ScannedMember['status'],
     purchases: (item.purchases as PurchaseHistory | undefined) ?? null,
     churn: (item.churn as ChurnView | undefined) ?? null,
+    tier:
+      ((item.points as { tier?: { code?: string } } | undefined)?.tier?.code as string | undefined) ?? null,
+    availablePoints: Number((item.points as { available?: number } | undefined)?.available ?? 0),
   };
 }
 
@@ -143,9 +153,11 @@ export async function getScannedMember(store: Store, memberId: string): Promise<
  * touched: scores are not a change of the member's position.
  */
 function churnUpdate(memberId: string, churn: ChurnView, previous: ChurnView | null) {
+  const index = keys.churnIndex(memberId, churn.risk, churn.clvMinor);
   return {
     Key: keys.member(memberId),
-    UpdateExpression: 'SET #churn = :churn',
+    // The scores, and the member's place in the at-risk index (band, CLV).
+    UpdateExpression: 'SET #churn = :churn, gsi11pk = :indexPk, gsi11sk = :indexSk',
     ConditionExpression: previous
       ? 'attribute_exists(pk) AND #status = :active AND #churn.#risk = :risk AND #churn.#scoredAt = :scoredAt'
       : 'attribute_exists(pk) AND #status = :active AND attribute_not_exists(#churn.#risk)',
@@ -156,6 +168,8 @@ function churnUpdate(memberId: string, churn: ChurnView, previous: ChurnView | n
     },
     ExpressionAttributeValues: {
       ':churn': churn,
+      ':indexPk': index.gsi11pk,
+      ':indexSk': index.gsi11sk,
       ':active': 'active',
       ...(previous ? { ':risk': previous.risk, ':scoredAt': previous.scoredAt } : {}),
     },

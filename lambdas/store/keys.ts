@@ -146,6 +146,37 @@ export const keys = {
   /** Outbox item of an event that is not a ledger entry (e.g. reward.out_of_stock). */
   outboxEvent: (dedupeKey: string) => ({ pk: `EVENT#${dedupeKey}`, sk: 'EVENT' }),
 
+  /**
+   * A campaign's definition, and a copy of it sorted by its end (`ENDS#<endsAt>#<id>`), both in the
+   * `CAMPAIGNS` partition: a listing is one Query, and the earn's cache reads only the campaigns not
+   * long over, however many have ended. Campaign writes are rare; the cache reads it twice a minute.
+   */
+  campaign: (campaignId: string) => ({ pk: 'CAMPAIGNS', sk: `CAMPAIGN#${campaignId}` }),
+  campaignSchedule: (endsAt: string, campaignId: string) => ({
+    pk: 'CAMPAIGNS',
+    sk: `ENDS#${endsAt}#${campaignId}`,
+  }),
+  campaignsPartition: () => 'CAMPAIGNS',
+  /**
+   * A budget's shards, each its own partition key so earns at 3,000/s spread over partitions and
+   * items (decisions §45), and its state (how many shards are empty, when it ran out).
+   */
+  campaignBudgetShard: (campaignId: string, shard: number) => ({
+    pk: `CAMPAIGNBUDGET#${campaignId}#${String(shard).padStart(3, '0')}`,
+    sk: 'SHARD',
+  }),
+  campaignBudgetState: (campaignId: string) => ({ pk: `CAMPAIGNBUDGET#${campaignId}`, sk: 'STATE' }),
+
+  /**
+   * A scored member in the at-risk index (gsi11): by band and shard, highest CLV first, so an
+   * operator pages through the valuable members of a band without a scan.
+   */
+  churnIndex: (memberId: string, risk: string, clvMinor: number) => ({
+    gsi11pk: `CHURN#${risk}#${String(shardOf(memberId, CHURN_INDEX_SHARDS)).padStart(2, '0')}`,
+    gsi11sk: `${clvSortKey(clvMinor)}#${memberId}`,
+  }),
+  churnIndexPartition: (risk: string, shard: number) => `CHURN#${risk}#${String(shard).padStart(2, '0')}`,
+
   /** The churn model in use (BG/NBD and Gamma-Gamma parameters): one item, replaced by each fit. */
   churnModel: () => ({ pk: 'MODEL#CHURN', sk: 'CURRENT' }),
 } as const;
@@ -172,6 +203,14 @@ export const feedPartition = (partnerId: string | null, shard: number) =>
   `FEED#${partnerId === null ? '' : `${partnerId}#`}${String(shard).padStart(2, '0')}`;
 
 /** Stable shard for a member: FNV-1a of its id, so one member always lands on one shard. */
+/** Shards of each band of the at-risk index: a scan writing 3,000 members/s stays below 1,000 per partition. */
+export const CHURN_INDEX_SHARDS = 16;
+
+/** A CLV (0 to 2^53, clamped) as a fixed-width string: sorted as text it sorts as a number. */
+export function clvSortKey(clvMinor: number): string {
+  return String(Math.max(0, Math.min(Math.floor(clvMinor), Number.MAX_SAFE_INTEGER))).padStart(16, '0');
+}
+
 export function shardOf(memberId: string, shards = AGGREGATE_SHARDS): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < memberId.length; i++) {

@@ -190,6 +190,11 @@ export interface AggregateDelta {
   /** Subscription-bonus points credited (coalition-funded; not in issuedPoints). */
   bonusPoints?: number;
   /**
+   * Of issuedPoints, those campaigns added: on a partner's counters its own campaigns' (it funds
+   * them), on the coalition's the coalition-wide campaigns' (the coalition funds them).
+   */
+  campaignPoints?: number;
+  /**
    * Paid membership: changes of the number of subscriptions in each live state and of the
    * recurring revenue (twelfths of a minor unit per month, exact), and the transitions counted.
    */

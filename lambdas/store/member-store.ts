@@ -56,6 +56,8 @@ export function memberFromItem(item: Record<string, unknown>): MemberRecord {
   }
   // The feed entry of its enrolment is written once, with the member, and never changes.
   for (const name of ['gsi9pk', 'gsi9sk', 'gsi10pk', 'gsi10sk']) delete record[name];
+  // The at-risk index entry is the churn scan's, kept with the scores.
+  for (const name of ['gsi11pk', 'gsi11sk']) delete record[name];
   const stored = record as unknown as MemberRecord;
   return {
     ...stored,
@@ -148,6 +150,8 @@ export function updateMember(
     sets.push(`#a${i} = :a${i}`);
   });
   const removed = DUE_ATTRIBUTES.filter((name) => !(name in update.indexed));
+  // Scores cleared (erasure): the member leaves the at-risk index with them.
+  if (update.set?.churn === null) removed.push('gsi11pk', 'gsi11sk');
   removed.forEach((name, i) => {
     names[`#r${i}`] = name;
   });
@@ -264,6 +268,14 @@ export async function batchGet(
   store: Store,
   itemKeys: { pk: string; sk: string }[],
 ): Promise<Map<string, Record<string, unknown>>> {
+  // BatchGetItem takes at most 100 keys: larger reads go in parallel parts.
+  if (itemKeys.length > BATCH_GET_LIMIT) {
+    const parts: { pk: string; sk: string }[][] = [];
+    for (let i = 0; i < itemKeys.length; i += BATCH_GET_LIMIT)
+      parts.push(itemKeys.slice(i, i + BATCH_GET_LIMIT));
+    const found = await Promise.all(parts.map((part) => batchGet(store, part)));
+    return new Map(found.flatMap((map) => [...map]));
+  }
   const found = new Map<string, Record<string, unknown>>();
   let pending: Record<string, unknown>[] = itemKeys;
   for (let attempt = 0; pending.length > 0; attempt++) {
@@ -282,6 +294,8 @@ export async function batchGet(
   }
   return found;
 }
+
+const BATCH_GET_LIMIT = 100;
 
 /** What a reconciliation reads of a member: its balances and their cuts, nothing else. */
 export interface ScannedBalances {

@@ -99,6 +99,9 @@ export const tableDefinition = {
     { name: 'gsi9', partitionKey: 'gsi9pk', sortKey: 'gsi9sk', projection: { include: FEED_ATTRIBUTES } },
     // The same, per partner, for partner keys with `events:read` (events with a partnerId).
     { name: 'gsi10', partitionKey: 'gsi10pk', sortKey: 'gsi10sk', projection: { include: FEED_ATTRIBUTES } },
+    // Scored members by churn band (16 shards) and CLV, highest first: GET /v1/analytics/members
+    // pages an audience without a scan. Written by the churn scan with the scores, which it copies.
+    { name: 'gsi11', partitionKey: 'gsi11pk', sortKey: 'gsi11sk', projection: { include: ['id', 'churn'] } },
   ] as IndexDefinition[],
 } as const;
 
@@ -125,6 +128,8 @@ export const keyAttributes = [
   'gsi9sk',
   'gsi10pk',
   'gsi10sk',
+  'gsi11pk',
+  'gsi11sk',
 ] as const;
 
 /** Input for `CreateTable` (local runtime and tests). On AWS the CDK construct creates the table. */

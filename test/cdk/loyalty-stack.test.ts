@@ -107,7 +107,7 @@ describe('ledger table', () => {
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
   });
 
-  it('has the ten GSIs: history and lookups, the due indexes of the jobs (keys only), the events feed', () => {
+  it('has the eleven GSIs: history and lookups, the due indexes of the jobs (keys only), the events feed, the at-risk index', () => {
     // Literal, unlike the test above: dropping an index from the shared definition must fail here.
     const [[, table]] = ofType('AWS::DynamoDB::Table') as [[string, Resource]];
     const indexes = table.Properties.GlobalSecondaryIndexes as {
@@ -140,6 +140,7 @@ describe('ledger table', () => {
           ],
         },
       ]),
+      ['gsi11', { ProjectionType: 'INCLUDE', NonKeyAttributes: ['id', 'churn'] }],
     ]);
     for (const index of indexes) {
       expect(index.KeySchema.map((key) => key.AttributeName)).toEqual([

@@ -22,6 +22,7 @@ const a = {
   txnId: '',
   redemptionId: '',
   subscriptionId: '',
+  campaignId: '',
   ref: 'a-secret-customer-ref',
 };
 let bKey = '';
@@ -71,6 +72,19 @@ beforeAll(async () => {
       body: { planId: 'iso-plus', paymentRef: 'a-secret-pay-ref' },
     })
   ).json.subscription.id;
+  // A runs a campaign of its own: B may neither see nor change it, nor pay into it.
+  a.campaignId = (
+    await api.request('POST', '/v1/campaigns', {
+      key: a.key,
+      body: {
+        name: 'A secret weekend',
+        startsAt: '2026-01-01T00:00:00Z',
+        endsAt: '2036-01-01T00:00:00Z',
+        reward: { bonusPoints: 1 },
+        target: { categories: ['a-only'] },
+      },
+    })
+  ).json.id;
 });
 afterAll(() => api.close());
 
@@ -86,6 +100,8 @@ const secretsOfA = () => [
   'a-order-2',
   'A gift',
   'a-secret-pay-ref',
+  a.campaignId,
+  'A secret weekend',
 ];
 
 /** What B sent: an id B put in its own request may come back in the problem (`instance`, `detail`). */
@@ -106,6 +122,39 @@ function expectNoLeak(response: ApiResponse) {
 
 /** One attempt per route: how B tries to reach A's data, and what must come back. */
 const attempts: Record<string, () => Promise<{ response: ApiResponse; allowed: number[] }>> = {
+  'POST /v1/campaigns': async () => ({
+    response: await asB('POST', '/v1/campaigns', {
+      body: {
+        name: 'x',
+        partnerId: 'brand-a',
+        startsAt: '2026-01-01T00:00:00Z',
+        endsAt: '2036-01-01T00:00:00Z',
+        reward: { bonusPoints: 1 },
+      },
+    }),
+    allowed: [403],
+  }),
+  'GET /v1/campaigns': async () => {
+    const mine = await asB('GET', '/v1/campaigns');
+    expect(mine.json.items).toEqual([]);
+    return { response: await asB('GET', '/v1/campaigns?partnerId=brand-a'), allowed: [403] };
+  },
+  'GET /v1/campaigns/{campaignId}': async () => ({
+    response: await asB('GET', `/v1/campaigns/${a.campaignId}`),
+    allowed: [404],
+  }),
+  'PATCH /v1/campaigns/{campaignId}': async () => ({
+    response: await asB('PATCH', `/v1/campaigns/${a.campaignId}`, { body: { active: false } }),
+    allowed: [404],
+  }),
+  'GET /v1/analytics/segments': async () => ({
+    response: await asB('GET', '/v1/analytics/segments'),
+    allowed: [403],
+  }),
+  'GET /v1/analytics/members': async () => ({
+    response: await asB('GET', '/v1/analytics/members?churnRisk=high'),
+    allowed: [403],
+  }),
   'GET /v1/health': async () => ({ response: await asB('GET', '/v1/health'), allowed: [200] }),
   'GET /openapi.json': async () => ({ response: await asB('GET', '/openapi.json'), allowed: [200] }),
   'GET /v1/program': async () => ({ response: await asB('GET', '/v1/program'), allowed: [200] }),
@@ -411,6 +460,8 @@ describe('partner isolation matrix', () => {
     expect(reward.json).toMatchObject({ inventory: 5, active: true });
     expect((await api.request('GET', '/v1/partners/brand-a', { key: a.key })).json.status).toBe('active');
     expect((await api.request('GET', '/v1/program', { key: a.key })).status).toBe(200);
+    const campaign = await api.request('GET', `/v1/campaigns/${a.campaignId}`, { key: a.key });
+    expect(campaign.json).toMatchObject({ partnerId: 'brand-a', active: true });
     const membership = await api.request('GET', `/v1/subscriptions/${a.subscriptionId}`, { key: a.key });
     expect(membership.json).toMatchObject({
       status: 'active',

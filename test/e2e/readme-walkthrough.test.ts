@@ -63,11 +63,11 @@ describe('README walkthroughs', () => {
         }),
       ]);
       expect(csv.map((line) => line.csv)).toEqual([
-        'partnerId,name,currency,from,to,issuedPoints,reversedPoints,owedToCoalitionMinor,redeemedPoints,refundedPoints,owedToPartnerMinor,netMinor',
+        'partnerId,name,currency,from,to,issuedPoints,campaignPoints,reversedPoints,owedToCoalitionMinor,redeemedPoints,refundedPoints,owedToPartnerMinor,netMinor',
         expect.stringMatching(
-          /^"fast-fuel","Fast Fuel",USD,\d{4}-\d\d-\d\d,\d{4}-\d\d-\d\d,0,0,0,100,0,200,-200$/,
+          /^"fast-fuel","Fast Fuel",USD,\d{4}-\d\d-\d\d,\d{4}-\d\d-\d\d,0,0,0,0,100,0,200,-200$/,
         ),
-        expect.stringMatching(/^"TOTAL","",USD,.*,0,0,0,100,0,200,-200$/),
+        expect.stringMatching(/^"TOTAL","",USD,.*,0,0,0,0,100,0,200,-200$/),
       ]);
     }
   });

@@ -184,6 +184,7 @@ describe('settlement', () => {
           partnerId: 'alpha',
           name: 'Partner alpha',
           issuedPoints: 110,
+          campaignPoints: 0,
           reversedPoints: 0,
           owedToCoalitionMinor: 250,
           redeemedPoints: 30,
@@ -195,6 +196,7 @@ describe('settlement', () => {
           partnerId: 'beta',
           name: 'Partner beta',
           issuedPoints: 50,
+          campaignPoints: 0,
           reversedPoints: 0,
           owedToCoalitionMinor: 50,
           redeemedPoints: 60,
@@ -205,6 +207,7 @@ describe('settlement', () => {
       ],
       totals: {
         issuedPoints: 160,
+        campaignPoints: 0,
         reversedPoints: 0,
         owedToCoalitionMinor: 300,
         redeemedPoints: 90,
@@ -240,10 +243,10 @@ describe('settlement', () => {
     const csv = await settlementReport(contextFor(local, admin), { ...november, format: 'csv' });
     expect(csv.contentType).toBe('text/csv; charset=utf-8');
     expect(csv.body.split('\r\n')).toEqual([
-      'partnerId,name,currency,from,to,issuedPoints,reversedPoints,owedToCoalitionMinor,redeemedPoints,refundedPoints,owedToPartnerMinor,netMinor',
-      '"alpha","Partner alpha",USD,2026-11-01,2026-11-30,110,0,250,30,0,30,220',
-      '"beta","Partner beta",USD,2026-11-01,2026-11-30,50,0,50,60,0,180,-130',
-      '"TOTAL","",USD,2026-11-01,2026-11-30,160,0,300,90,0,210,90',
+      'partnerId,name,currency,from,to,issuedPoints,campaignPoints,reversedPoints,owedToCoalitionMinor,redeemedPoints,refundedPoints,owedToPartnerMinor,netMinor',
+      '"alpha","Partner alpha",USD,2026-11-01,2026-11-30,110,0,0,250,30,0,30,220',
+      '"beta","Partner beta",USD,2026-11-01,2026-11-30,50,0,0,50,60,0,180,-130',
+      '"TOTAL","",USD,2026-11-01,2026-11-30,160,0,0,300,90,0,210,90',
       '',
     ]);
   });

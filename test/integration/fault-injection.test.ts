@@ -8,6 +8,7 @@ import {
   BatchGetCommand,
   DynamoDBDocumentClient,
   GetCommand,
+  QueryCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -51,6 +52,8 @@ beforeEach(() => {
   mock.reset();
   mock.on(BatchGetCommand).callsFake((input) => real.db.send(new BatchGetCommand(input)));
   mock.on(GetCommand).callsFake((input) => real.db.send(new GetCommand(input)));
+  // The earn's campaign cache reads the campaigns with a Query.
+  mock.on(QueryCommand).callsFake((input) => real.db.send(new QueryCommand(input)));
 });
 
 const conflict = (items: number) =>

@@ -1014,6 +1014,7 @@ async function checkInvariants(world: World, model: Model, config: Config): Prom
       partnerId: p.id,
       name: `Partner ${p.id}`,
       ...totals,
+      campaignPoints: 0,
       owedToCoalitionMinor,
       owedToPartnerMinor,
       netMinor: owedToCoalitionMinor - owedToPartnerMinor,

@@ -1,0 +1,9 @@
+import { createRouteGroup } from '../http/route-group.ts';
+import { changeCampaign, createCampaign, listCampaignsFor, readCampaign } from '../services/campaigns.ts';
+
+export const handler = createRouteGroup('campaigns', {
+  createCampaign: (input, ctx) => createCampaign(ctx, input.body),
+  listCampaigns: (input, ctx) => listCampaignsFor(ctx, input.query),
+  getCampaign: (input, ctx) => readCampaign(ctx, input.params.campaignId),
+  updateCampaign: (input, ctx) => changeCampaign(ctx, input.params.campaignId, input.body),
+});
