@@ -86,12 +86,19 @@ export function capCampaignLines(
   return { points: lines.reduce((sum, line) => sum + line.points, 0), breakdown: lines };
 }
 
+/** The least a budget shard holds: an award rarely needs more than one or two shards. */
+export const MIN_SHARD_POINTS = 50;
+/** Shards one earn may take from per budget, and budgets it may draw on (a transaction's 100 items). */
+export const MAX_TAKES_PER_BUDGET = 4;
+export const MAX_BUDGETS_PER_EARN = 8;
+
 /**
- * A budget split into shards (earns pick theirs by member, so no one item takes every earn): as
- * equal as the points allow, the first shards one point more. Never more shards than points.
+ * A budget split into shards (earns pick theirs by member, so no one item takes every earn): at
+ * most `maxShards`, each at least MIN_SHARD_POINTS (a small budget has few shards), as equal as
+ * the points allow, the first shards one point more.
  */
 export function budgetShards(budgetPoints: number, maxShards: number): number[] {
-  const count = Math.max(1, Math.min(maxShards, budgetPoints));
+  const count = Math.max(1, Math.min(maxShards, Math.floor(budgetPoints / MIN_SHARD_POINTS)));
   const each = Math.floor(budgetPoints / count);
   const extra = budgetPoints - each * count;
   return Array.from({ length: count }, (_, index) => each + (index < extra ? 1 : 0));
@@ -107,8 +114,9 @@ export interface BudgetTake {
 /**
  * What a budget gives an earn that wants `wanted` points: the member's own shard first, then the
  * next shards in turn (so earns short of points spread over the shards instead of all racing for
- * one), until the award is whole or the budget is empty. So an award is cut short only by the
- * budget's last points (the partial last award).
+ * one), from at most MAX_TAKES_PER_BUDGET shards, until the award is whole or the budget is empty.
+ * So an award is cut short by the budget's last points (the partial last award), or when it is
+ * larger than four shards hold.
  */
 export function takeFromBudget(
   wanted: number,
@@ -118,7 +126,7 @@ export function takeFromBudget(
   const count = remaining.size;
   const takes: BudgetTake[] = [];
   let award = 0;
-  for (let step = 0; step < count && award < wanted; step++) {
+  for (let step = 0; step < count && award < wanted && takes.length < MAX_TAKES_PER_BUDGET; step++) {
     const shard = (own + step) % count;
     const left = remaining.get(shard) ?? 0;
     if (left === 0) continue;

@@ -17,10 +17,12 @@ import {
   type CampaignRecord,
   getCampaign,
   listCampaigns,
-  putNewCampaign,
+  newCampaignItems,
+  putAll,
   readBudgets,
   replaceCampaign,
 } from '../store/campaign-store.ts';
+import { findReplay } from '../store/idempotency.ts';
 import { getPartner } from '../store/partner-store.ts';
 import { TransactionCancelledError, transactWrite } from '../store/transactions.ts';
 import { forgetCampaigns } from './campaign-cache.ts';
@@ -118,12 +120,14 @@ export async function createCampaign(
         ? null
         : { awardedPoints: 0, remainingPoints: campaign.budgetPoints, exhaustedAt: null },
   };
-  const created = await createResource(
-    ctx,
-    putNewCampaign(ctx.store, campaign, budgetShardLimit()),
-    { status: 201, body: view },
-    () => undefined,
-  );
+  const { shards, items } = newCampaignItems(ctx.store, campaign, budgetShardLimit());
+  if (shards.length > 0) {
+    // A replay answers first, so it leaves no shards of a campaign it does not create.
+    const replay = ctx.idempotency ? await findReplay(ctx.store, ctx.idempotency) : undefined;
+    if (replay) return { ...replay, replayed: true };
+    await putAll(ctx.store, shards);
+  }
+  const created = await createResource(ctx, items, { status: 201, body: view }, () => undefined);
   forgetCampaigns(ctx.store);
   return created;
 }

@@ -4,6 +4,7 @@ import {
   campaignFactors,
   campaignRule,
   capCampaignLines,
+  MAX_BUDGETS_PER_EARN,
   mayApply,
   takeFromBudget,
 } from '../domain/campaigns.ts';
@@ -47,6 +48,7 @@ import {
 } from './points-context.ts';
 
 export const BUDGET_EXHAUSTED = 'campaign.budget_exhausted';
+const MAX_BUDGET_CONFLICTS = 8;
 
 /** What an earn read: the points context, the campaigns that may apply and their budgets as read. */
 type EarnLoaded = PointsContext & { campaigns: CampaignRecord[]; budgets: Map<string, BudgetRead> };
@@ -64,6 +66,9 @@ export async function earnPoints(
   const occurredAt = instantNotAhead(body.occurredAt, ctx.now, 'body.occurredAt');
   const txnId = newId('txn', Date.parse(ctx.now));
   const request = { occurredAt, partnerId, channel: body.channel ?? null, category: body.category ?? null };
+  // Times another earn took the budget points this one planned on: past MAX_BUDGET_CONFLICTS the
+  // earn goes ahead without its budgeted campaigns (a checkout's earn never fails on a budget).
+  let budgetConflicts = 0;
 
   return commitMemberChange<EarnLoaded>(ctx, {
     memberId,
@@ -203,10 +208,12 @@ export async function earnPoints(
             : []),
         ],
         // The order guard: a second earn of the order. A budget's item: another earn took from it.
-        onItemConditionFailed: (index) =>
-          index === 0
-            ? new ConflictError(`Order ${body.orderRef} already earned points at partner ${partnerId}.`)
-            : 'retry',
+        onItemConditionFailed: (index) => {
+          if (index === 0)
+            return new ConflictError(`Order ${body.orderRef} already earned points at partner ${partnerId}.`);
+          budgetConflicts++;
+          return 'retry';
+        },
       };
     },
   });
@@ -242,10 +249,18 @@ export async function earnPoints(
       churnRisk: member.churn?.risk ?? null,
       subscribed: membership !== undefined && membership !== null,
     };
-    const applying = loaded.campaigns.filter(
-      (record) =>
-        applies(record.campaign, purchase) && loaded.budgets.get(record.campaign.id)?.exhaustedAt == null,
-    );
+    const matching = loaded.campaigns
+      .filter(
+        (record) =>
+          applies(record.campaign, purchase) && loaded.budgets.get(record.campaign.id)?.exhaustedAt == null,
+      )
+      .sort((a, b) => a.campaign.id.localeCompare(b.campaign.id));
+    // At most MAX_BUDGETS_PER_EARN budgets (the oldest campaigns) per purchase: a transaction holds
+    // 100 items. None once this earn kept losing its budget points to others.
+    const budgeted = matching
+      .filter((record) => record.shards > 0)
+      .slice(0, budgetConflicts >= MAX_BUDGET_CONFLICTS ? 0 : MAX_BUDGETS_PER_EARN);
+    const applying = matching.filter((record) => record.shards === 0 || budgeted.includes(record));
     const { multipliers, bonuses } = campaignFactors(applying.map((record) => record.campaign));
     const calculated = calculateEarnPoints(body.amountMinor, partner.earnRule, [...factors, ...multipliers]);
     const uncapped: BreakdownLine[] = [...calculated.breakdown, ...bonuses];

@@ -2,8 +2,9 @@
  * Campaigns as stored: the definition (`CAMPAIGNS` / `CAMPAIGN#<id>`), its copy sorted by end
  * (`ENDS#<endsAt>#<id>`, what the earn's cache reads), and a budget's shards and state.
  */
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { budgetShards } from '../domain/campaigns.ts';
+import { TooManyConcurrentUpdatesError } from '../domain/errors.ts';
 import type { Campaign } from '../schemas/campaigns.ts';
 import type { Store } from './client.ts';
 import { keys } from './keys.ts';
@@ -62,8 +63,16 @@ const recordAttributes = (record: CampaignRecord) => ({
   exhaustedAt: record.exhaustedAt,
 });
 
-/** The items of a new campaign: definition, schedule copy, and its budget's shards and state. */
-export function putNewCampaign(store: Store, campaign: Campaign, maxShards: number): TransactItem[] {
+/**
+ * A new campaign: its budget's shards (returned to be written first: up to 256 of them do not fit in
+ * one transaction, and shards of a campaign that was never created are never read), then the
+ * definition, its schedule copy and the budget's state in one transaction.
+ */
+export function newCampaignItems(
+  store: Store,
+  campaign: Campaign,
+  maxShards: number,
+): { shards: Record<string, unknown>[]; items: TransactItem[] } {
   const allotments = campaign.budgetPoints === null ? [] : budgetShards(campaign.budgetPoints, maxShards);
   const record: CampaignRecord = { campaign, version: 0, shards: allotments.length, exhaustedAt: null };
   const put = (key: { pk: string; sk: string }, item: Record<string, unknown>): TransactItem => ({
@@ -73,28 +82,45 @@ export function putNewCampaign(store: Store, campaign: Campaign, maxShards: numb
       ConditionExpression: 'attribute_not_exists(pk)',
     },
   });
-  return [
-    put(keys.campaign(campaign.id), recordAttributes(record)),
-    put(keys.campaignSchedule(campaign.endsAt, campaign.id), recordAttributes(record)),
-    ...(allotments.length > 0
-      ? [
-          put(keys.campaignBudgetState(campaign.id), {
-            entity: 'campaignBudget',
-            campaignId: campaign.id,
-            budgetPoints: campaign.budgetPoints,
-            shards: allotments.length,
-          }),
-        ]
-      : []),
-    ...allotments.map((points, shard) =>
-      put(keys.campaignBudgetShard(campaign.id, shard), {
-        entity: 'campaignBudgetShard',
-        campaignId: campaign.id,
-        allotted: points,
-        remaining: points,
-      }),
-    ),
-  ];
+  return {
+    shards: allotments.map((points, shard) => ({
+      ...keys.campaignBudgetShard(campaign.id, shard),
+      entity: 'campaignBudgetShard',
+      campaignId: campaign.id,
+      allotted: points,
+      remaining: points,
+    })),
+    items: [
+      put(keys.campaign(campaign.id), recordAttributes(record)),
+      put(keys.campaignSchedule(campaign.endsAt, campaign.id), recordAttributes(record)),
+      ...(allotments.length > 0
+        ? [
+            put(keys.campaignBudgetState(campaign.id), {
+              entity: 'campaignBudget',
+              campaignId: campaign.id,
+              budgetPoints: campaign.budgetPoints,
+              shards: allotments.length,
+            }),
+          ]
+        : []),
+    ],
+  };
+}
+
+/** Write items with BatchWriteItem, 25 a call, sending again what DynamoDB left unprocessed. */
+export async function putAll(store: Store, items: Record<string, unknown>[]): Promise<void> {
+  for (let i = 0; i < items.length; i += 25) {
+    let pending = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * 2 ** attempt));
+      if (attempt > 6)
+        throw new TooManyConcurrentUpdatesError('DynamoDB is throttling writes. Retry shortly.');
+      const result = await store.db.send(
+        new BatchWriteCommand({ RequestItems: { [store.tableName]: pending } }),
+      );
+      pending = (result.UnprocessedItems?.[store.tableName] ?? []) as typeof pending;
+    }
+  }
 }
 
 /**

@@ -11,8 +11,6 @@ import { type ApiResponse, partnerBody, startTestApi, type TestApi } from '../su
  * twice and repeats a payment webhook; then GET /v1/events must hold exactly `made[type]` events
  * of each type, no id twice, each in the envelope, and exactly the events the table's items carry
  * (an event is the item its change wrote, so it lives and dies with that change's transaction).
- *
- * `campaign.budget_exhausted` is left out: campaigns do not exist yet.
  */
 const EVENT_TYPES = [
   'member.enrolled',
@@ -35,6 +33,7 @@ const EVENT_TYPES = [
   'subscription.canceled',
   'subscription.expired',
   'member.churn_risk.changed',
+  'campaign.budget_exhausted',
 ] as const;
 type EventType = (typeof EVENT_TYPES)[number];
 
@@ -225,6 +224,39 @@ describe('every event type', () => {
 
     // ── points.earned + tier.changed (up): 5,000 points reach silver.
     expect((await earn(ada, 500_000, 'ev-1')).transaction.points).toBe(5_000);
+
+    // ── campaign.budget_exhausted: 5 points in all, 3 a promo purchase; ivy's second empties it.
+    const promo = ok(
+      await api.request('POST', '/v1/campaigns', {
+        body: {
+          name: 'Tiny promo',
+          partnerId: SHOP,
+          startsAt: T0,
+          endsAt: '2027-04-01T00:00:00Z',
+          target: { categories: ['promo'] },
+          reward: { bonusPoints: 3 },
+          budgetPoints: 5,
+        },
+      }),
+      201,
+    );
+    for (const [orderRef, bonus] of [
+      ['promo-1', 3],
+      ['promo-2', 2],
+      ['promo-3', 0],
+    ] as const) {
+      const earned = await post(`/v1/members/${ivy}/earn`, {
+        partnerId: SHOP,
+        amountMinor: 100,
+        currency: 'USD',
+        orderRef,
+        category: 'promo',
+      });
+      entry(earned.transaction.id, 'points.earned', ivy);
+      const line = earned.transaction.breakdown.find((l: Json) => l.rule === `campaign:${promo.id}`);
+      expect(line?.points ?? 0, orderRef).toBe(bonus);
+    }
+    make('campaign.budget_exhausted');
     purchasers.add('ada');
     expect(ok(await api.request('GET', `/v1/members/${ada}`)).tier.code).toBe('silver');
     make('tier.changed');
@@ -442,8 +474,10 @@ describe('every event type', () => {
         type: event.type,
         version: 1,
         occurredAt: expect.stringMatching(/^20(27|28|29)-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
-        // A reward's sell-out is the reward's change; every other event is a member's.
-        ...(event.type === 'reward.out_of_stock' ? {} : { memberId: expect.stringMatching(/^mem_/) }),
+        // A reward's sell-out and a budget's end are theirs; every other event is a member's.
+        ...(event.type === 'reward.out_of_stock' || event.type === 'campaign.budget_exhausted'
+          ? {}
+          : { memberId: expect.stringMatching(/^mem_/) }),
         partnerId: event.partnerId === null ? null : SHOP,
         data: expect.any(Object),
       });

@@ -184,7 +184,7 @@ describe('budgets', () => {
   it('gives at most the budget to 200 parallel earns, and says it ran out once', async () => {
     const tag = `race-${randomUUID().slice(0, 8)}`;
     const { id } = await campaign({
-      reward: { bonusPoints: 7 },
+      reward: { bonusPoints: 10 },
       budgetPoints: 1_000,
       target: { categories: [tag] },
     });
@@ -193,9 +193,9 @@ describe('budgets', () => {
       Array.from({ length: 200 }, (_, i) => earn(members[i % members.length] as string, { category: tag })),
     );
     const awarded = earns.map((txn) => lineOf(txn.breakdown, id) ?? 0);
-    // 200 × 7 wanted, 1,000 in the budget: every point given, none more; one award may be partial.
+    // 200 × 10 wanted, 1,000 in the budget: every point given, none more; one award may be partial.
     expect(awarded.reduce((sum, points) => sum + points, 0)).toBe(1_000);
-    expect(awarded.filter((points) => points > 0 && points < 7).length).toBeLessThanOrEqual(1);
+    expect(awarded.filter((points) => points > 0 && points < 10).length).toBeLessThanOrEqual(1);
     const view = parse(await readCampaign(contextFor(store, grocer), id));
     expect(view.budget).toMatchObject({ awardedPoints: 1_000, remainingPoints: 0 });
     expect(view.budget.exhaustedAt).toEqual(expect.any(String));

@@ -120,9 +120,10 @@ describe('stacking', () => {
 
 describe('budgets', () => {
   it('splits a budget into near-equal shards, never more shards than points', () => {
-    expect(budgetShards(1_000, 64)).toHaveLength(64);
-    expect(budgetShards(1_000, 64).reduce((a, b) => a + b)).toBe(1_000);
-    expect(budgetShards(5, 64)).toEqual([1, 1, 1, 1, 1]);
+    expect(budgetShards(1_000_000, 64)).toHaveLength(64);
+    expect(budgetShards(1_000, 64)).toEqual(Array.from({ length: 20 }, () => 50));
+    expect(budgetShards(1_001, 64).reduce((a, b) => a + b)).toBe(1_001);
+    expect(budgetShards(5, 64)).toEqual([5]);
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 10_000_000 }),
@@ -165,8 +166,13 @@ describe('budgets', () => {
           const total = lefts.reduce((a, b) => a + b, 0);
           const { award, takes, emptied } = takeFromBudget(wanted, own % lefts.length, map);
           const taken = takes.reduce((sum, take) => sum + take.read - take.left, 0);
+          // From at most four shards: the whole award when four shards from the own one hold it.
+          const inTurn = lefts.map((_, step) => lefts[((own % lefts.length) + step) % lefts.length] ?? 0);
+          const nonEmpty = inTurn.filter((left) => left > 0).slice(0, 4);
+          const reachable = nonEmpty.reduce((a, b) => a + b, 0);
           return (
-            award === Math.min(wanted, total) &&
+            takes.length <= 4 &&
+            award === Math.min(wanted, total, reachable >= wanted ? wanted : reachable) &&
             taken === award &&
             takes.every((take) => take.left >= 0 && take.read === map.get(take.shard)) &&
             emptied === (total === award)
