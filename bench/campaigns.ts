@@ -14,9 +14,8 @@ import { createCampaign } from '../lambdas/services/campaigns.ts';
 import type { RequestContext } from '../lambdas/services/context.ts';
 import { earnPoints } from '../lambdas/services/earn.ts';
 import { enrolMember } from '../lambdas/services/members.ts';
-import { createPartner } from '../lambdas/services/partners.ts';
 import type { Store } from '../lambdas/store/client.ts';
-import { createJobWorld } from './job-bench.ts';
+import { admin, createBenchPartner, createJobWorld } from './job-bench.ts';
 import { round, type Summary, summarize, timed } from './stats.ts';
 
 export interface CampaignsBenchConfig {
@@ -37,7 +36,6 @@ export interface CampaignsBenchResult {
   target: { ratio: number; met: boolean };
 }
 
-const admin = { keyId: 'key_bench', role: 'admin' as const, partnerId: null, scopes: [] };
 const PARTNER = 'bench-mart';
 
 export async function measureCampaigns(
@@ -45,19 +43,7 @@ export async function measureCampaigns(
   config: CampaignsBenchConfig,
   progress: (message: string) => void,
 ): Promise<CampaignsBenchResult> {
-  const setUp = async (store: Store) => {
-    await createPartner(
-      { store, principal: admin, now: new Date().toISOString() },
-      {
-        id: PARTNER,
-        name: 'Bench Mart',
-        earnRule: { pointsPerUnit: 1, unitMinor: 100 },
-        fundingRateMinor: 1,
-        reimbursementRateMinor: 1,
-        status: 'active',
-      },
-    );
-  };
+  const setUp = (store: Store) => createBenchPartner(store, new Date().toISOString());
   const worlds = {
     none: await createJobWorld(endpoint, { tablePrefix: 'bench-campaigns', setUp }, 'none'),
     twenty: await createJobWorld(endpoint, { tablePrefix: 'bench-campaigns', setUp }, 'twenty'),

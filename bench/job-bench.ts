@@ -21,6 +21,7 @@ import type { JobName } from '../lambdas/schemas/jobs.ts';
 import { defaultProgram } from '../lambdas/schemas/program.ts';
 import type { RequestContext } from '../lambdas/services/context.ts';
 import { runJob } from '../lambdas/services/jobs.ts';
+import { createPartner } from '../lambdas/services/partners.ts';
 import { replaceProgram } from '../lambdas/services/program.ts';
 import type { Principal } from '../lambdas/store/api-key-store.ts';
 import { createStore, type Store } from '../lambdas/store/client.ts';
@@ -141,7 +142,22 @@ export interface JobBench<Round extends JobRound, Seeded, Time extends string, E
   verify?: (world: JobWorld, due: Seeded[]) => Promise<void>;
 }
 
-const admin: Principal = { keyId: 'key_bench_admin', role: 'admin', partnerId: null, scopes: [] };
+export const admin: Principal = { keyId: 'key_bench_admin', role: 'admin', partnerId: null, scopes: [] };
+
+/** The benches' partner, `bench-mart`: 1 point per 100 minor units, rates 1. */
+export async function createBenchPartner(store: Store, now: string): Promise<void> {
+  await createPartner(
+    { store, principal: admin, now },
+    {
+      id: 'bench-mart',
+      name: 'Bench Mart',
+      earnRule: { pointsPerUnit: 1, unitMinor: 100 },
+      fundingRateMinor: 1,
+      reimbursementRateMinor: 1,
+      status: 'active',
+    },
+  );
+}
 const NAMESPACE = 'bench-mart';
 
 /** Seeds the worlds, runs the job on them round by round, and compares what the runs cost. */

@@ -24,12 +24,18 @@ import {
 } from '../lambdas/services/finance-reports.ts';
 import { runJob } from '../lambdas/services/jobs.ts';
 import { kpiReport } from '../lambdas/services/kpi-report.ts';
-import { createPartner } from '../lambdas/services/partners.ts';
 import { redeemPoints } from '../lambdas/services/redeem.ts';
 import { putNewMember } from '../lambdas/store/member-store.ts';
 import type { ProgramRecord } from '../lambdas/store/program-store.ts';
 import { callsCapacityOf } from './capacity.ts';
-import { benchMember, createJobWorld, type JobWorld, seedWorld } from './job-bench.ts';
+import {
+  admin,
+  benchMember,
+  createBenchPartner,
+  createJobWorld,
+  type JobWorld,
+  seedWorld,
+} from './job-bench.ts';
 import { attachProbe, type ProbedCall } from './probe.ts';
 import { median, round } from './stats.ts';
 
@@ -74,19 +80,7 @@ export async function measureReports(
 ): Promise<ReportsBenchResult> {
   const program: ProgramRecord = { ...defaultProgram, updatedAt: START };
   const end = addDays(START, config.days);
-  const setUp = async (store: JobWorld['store']) => {
-    await createPartner(
-      { store, principal: admin, now: START },
-      {
-        id: 'bench-mart',
-        name: 'Bench Mart',
-        earnRule: { pointsPerUnit: 1, unitMinor: 100 },
-        fundingRateMinor: 1,
-        reimbursementRateMinor: 1,
-        status: 'active',
-      },
-    );
-  };
+  const setUp = (store: JobWorld['store']) => createBenchPartner(store, START);
   const worlds = {
     small: await createJobWorld(endpoint, { tablePrefix: 'bench-reports', setUp }, 'small'),
     big: await createJobWorld(endpoint, { tablePrefix: 'bench-reports', setUp }, 'big'),
@@ -175,8 +169,6 @@ export async function measureReports(
     for (const world of Object.values(worlds)) world.store.db.destroy();
   }
 }
-
-const admin = { keyId: 'key_bench_admin', role: 'admin' as const, partnerId: null, scopes: [] };
 
 /** The same activity in every world: earns every day, a redemption every 4th, a survey every 10th. */
 async function playActivity(world: JobWorld, active: string[], config: ReportsBenchConfig): Promise<void> {

@@ -189,6 +189,15 @@ async function addMissingIndexes(
         GlobalSecondaryIndexUpdates: [{ Create: index }],
       }),
     );
+    // Backfilled before the API serves a read of it.
+    for (let wait = 0; wait < 600; wait++) {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      const status = Table?.GlobalSecondaryIndexes?.find(
+        (gsi) => gsi.IndexName === index.IndexName,
+      )?.IndexStatus;
+      if (status === 'ACTIVE') break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 }
 
