@@ -128,27 +128,39 @@ export async function putAll(store: Store, items: Record<string, unknown>[]): Pr
  * as one transaction's items. The first item's condition fails when another change came first.
  */
 export function replaceCampaign(store: Store, before: CampaignRecord, campaign: Campaign): TransactItem[] {
-  const record: CampaignRecord = { ...before, campaign, version: before.version + 1 };
-  const items: TransactItem[] = [
-    {
-      Put: {
-        TableName: store.tableName,
-        Item: { ...keys.campaign(campaign.id), ...recordAttributes(record) },
-        ConditionExpression: 'version = :version',
-        ExpressionAttributeValues: { ':version': before.version },
+  // Updates, not puts: an exhaustion recorded meanwhile (it does not move the version) stays.
+  const update = (key: { pk: string; sk: string }, condition: string): TransactItem => ({
+    Update: {
+      TableName: store.tableName,
+      Key: key,
+      UpdateExpression: 'SET campaign = :campaign, version = :next',
+      ConditionExpression: condition,
+      ExpressionAttributeValues: {
+        ':campaign': campaign,
+        ':next': before.version + 1,
+        ...(condition.includes(':version') ? { ':version': before.version } : {}),
       },
     },
-    {
-      Put: {
-        TableName: store.tableName,
-        Item: { ...keys.campaignSchedule(campaign.endsAt, campaign.id), ...recordAttributes(record) },
+  });
+  const items: TransactItem[] = [update(keys.campaign(campaign.id), 'version = :version')];
+  if (before.campaign.endsAt === campaign.endsAt) {
+    items.push(update(keys.campaignSchedule(campaign.endsAt, campaign.id), 'attribute_exists(pk)'));
+  } else {
+    const record: CampaignRecord = { ...before, campaign, version: before.version + 1 };
+    items.push(
+      {
+        Put: {
+          TableName: store.tableName,
+          Item: { ...keys.campaignSchedule(campaign.endsAt, campaign.id), ...recordAttributes(record) },
+        },
       },
-    },
-  ];
-  if (before.campaign.endsAt !== campaign.endsAt) {
-    items.push({
-      Delete: { TableName: store.tableName, Key: keys.campaignSchedule(before.campaign.endsAt, campaign.id) },
-    });
+      {
+        Delete: {
+          TableName: store.tableName,
+          Key: keys.campaignSchedule(before.campaign.endsAt, campaign.id),
+        },
+      },
+    );
   }
   return items;
 }

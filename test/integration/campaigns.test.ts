@@ -13,6 +13,7 @@ import { BUDGET_EXHAUSTED } from '../../lambdas/services/earn.ts';
 import { liabilityReport, rollForwardReport } from '../../lambdas/services/finance-reports.ts';
 import { settlementReport } from '../../lambdas/services/reports.ts';
 import { createPlan, subscribe } from '../../lambdas/services/subscriptions.ts';
+import { getCampaign } from '../../lambdas/store/campaign-store.ts';
 import { setMemberChurn } from '../../lambdas/store/churn-store.ts';
 import type { Store } from '../../lambdas/store/client.ts';
 import { admin, contextFor, parse, partnerPrincipal } from '../support/fixtures.ts';
@@ -222,6 +223,16 @@ describe('budgets', () => {
     expect(lineOf(first.breakdown, id)).toBe(200);
     expect(lineOf(second.breakdown, id)).toBe(50);
     expect(second.points).toBe(150);
+    // A change after the budget ran out keeps it out.
+    await changeCampaign(contextFor(store, grocer), id, updateCampaignBody.parse({ name: 'Renamed' }));
+    const view = parse(await readCampaign(contextFor(store, grocer), id));
+    expect(view).toMatchObject({
+      name: 'Renamed',
+      budget: { remainingPoints: 0, exhaustedAt: expect.any(String) },
+    });
+    const record = await getCampaign(store, id);
+    expect(record?.exhaustedAt).toEqual(expect.any(String));
+    expect(lineOf((await earn(memberId, { category: tag })).breakdown, id)).toBeUndefined();
   });
 });
 
