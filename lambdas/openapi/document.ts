@@ -4,7 +4,7 @@
  * drift from what the API accepts.
  */
 import * as z from 'zod';
-import { type RouteSpec, routes } from '../routes/manifest.ts';
+import { type RouteSpec, routeGroups, routes } from '../routes/manifest.ts';
 import { problemSchema } from '../schemas/common.ts';
 
 type JsonSchema = Record<string, unknown>;
@@ -18,9 +18,58 @@ const ERROR_RESPONSES: Record<string, string> = {
   '410': 'member-erased: the member was erased; nothing more can be recorded for it',
   '413': 'payload-too-large (over 1 MB)',
   '415': 'unsupported-media-type (send application/json)',
-  '422': 'idempotency-key-reused: same Idempotency-Key, different body',
+  '422':
+    'idempotency-key-reused (same Idempotency-Key, different body), or report-too-large (a figure beyond 2^53: ask for a shorter period)',
   '429': 'rate-limited: retry later with the same Idempotency-Key',
+  '503':
+    'service-unavailable: the call ran out of time or DynamoDB is unavailable; the same request again continues',
 };
+
+const HEADERS = {
+  'X-Request-Id': {
+    description: 'The request id (also in the logs): quote it when reporting a problem.',
+    schema: { type: 'string' },
+  },
+  'Idempotent-Replayed': {
+    description: 'true when this is the stored answer to an earlier request with the same Idempotency-Key.',
+    schema: { type: 'string', enum: ['true'] },
+  },
+  'Retry-After': {
+    description: 'Seconds to wait before trying again.',
+    schema: { type: 'integer', minimum: 0 },
+  },
+};
+
+/**
+ * The error statuses an operation can answer: validation only where it takes input, auth only
+ * where a key is needed, body problems only where it takes a body, idempotency conflicts only
+ * where it takes an Idempotency-Key, state conflicts only where it changes something.
+ */
+function errorStatuses(route: RouteSpec): string[] {
+  const writes = route.method !== 'GET';
+  const input = route.params !== undefined || route.query !== undefined || route.body !== undefined;
+  const statuses = [
+    ...(input ? ['400'] : []),
+    ...(route.access === 'public' ? [] : ['401', '403']),
+    ...(route.params !== undefined || writes ? ['404'] : []),
+    ...(writes ? ['409'] : []),
+    // Only what acts on a member (or its redemptions, earns, subscriptions) meets an erased one.
+    ...(writes && /members|redemptions|transactions|orders|subscriptions/.test(route.path) ? ['410'] : []),
+    ...(route.body !== undefined ? ['413', '415'] : []),
+    // 422: a reused Idempotency-Key, or a report whose figures pass 2^53.
+    ...(route.idempotency || route.group === 'reports' ? ['422'] : []),
+    ...(route.access === 'public' ? [] : ['429', '503']),
+  ];
+  for (const status of route.alsoAnswers ?? []) if (!statuses.includes(status)) statuses.push(status);
+  return statuses.sort();
+}
+
+/** A route whose query takes `format=csv` answers text/csv too. */
+function answersCsv(route: RouteSpec): boolean {
+  if (!route.query) return false;
+  const json = schemaOf(route.query, 'input') as { properties?: Record<string, { enum?: unknown[] }> };
+  return json.properties?.format?.enum?.includes('csv') ?? false;
+}
 
 function schemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as JsonSchema;
@@ -60,20 +109,34 @@ function parametersOf(route: RouteSpec): JsonSchema[] {
 
 function operationOf(route: RouteSpec): JsonSchema {
   const problem = { $ref: '#/components/schemas/Problem' };
+  const requestId = { 'X-Request-Id': { $ref: '#/components/headers/X-Request-Id' } };
   const errors = Object.fromEntries(
-    Object.entries(ERROR_RESPONSES)
-      .filter(([status]) => route.access !== 'public' || status === '404')
-      .map(([status, description]) => [
-        status,
-        { description, content: { 'application/problem+json': { schema: problem } } },
-      ]),
+    errorStatuses(route).map((status) => [
+      status,
+      {
+        description: ERROR_RESPONSES[status] as string,
+        headers: {
+          ...requestId,
+          ...(status === '429' || status === '503'
+            ? { 'Retry-After': { $ref: '#/components/headers/Retry-After' } }
+            : {}),
+        },
+        content: { 'application/problem+json': { schema: problem } },
+      },
+    ]),
   );
+  const success: Record<string, unknown> = {};
+  if (route.response) success['application/json'] = { schema: schemaOf(route.response, 'output') };
+  if (answersCsv(route))
+    success['text/csv'] = {
+      schema: { type: 'string', description: 'RFC 4180, a header row, with format=csv' },
+    };
   return {
     operationId: route.operationId,
     summary: route.summary,
     tags: [route.group],
     ...(route.access === 'public'
-      ? { security: [] }
+      ? { security: [], description: 'Public: no API key needed.' }
       : {
           description: `Roles: ${route.access.roles.join(', ')}${route.access.scope ? `; partner keys need scope ${route.access.scope}` : ''}.`,
         }),
@@ -94,9 +157,13 @@ function operationOf(route: RouteSpec): JsonSchema {
     responses: {
       [String(route.successStatus)]: {
         description: 'Success',
-        ...(route.response
-          ? { content: { 'application/json': { schema: schemaOf(route.response, 'output') } } }
-          : {}),
+        headers: {
+          ...requestId,
+          ...(route.idempotency
+            ? { 'Idempotent-Replayed': { $ref: '#/components/headers/Idempotent-Replayed' } }
+            : {}),
+        },
+        ...(Object.keys(success).length > 0 ? { content: success } : {}),
       },
       ...errors,
     },
@@ -117,8 +184,11 @@ export function buildOpenApiDocument(version: string): JsonSchema {
       description:
         'Coalition loyalty: partners earn and redeem points for shared members. Errors are RFC 9457 problems.',
     },
+    servers: [{ url: 'http://localhost:3000', description: '`npm start` (on AWS: the stack output ApiUrl)' }],
+    tags: Object.entries(routeGroups).map(([name, group]) => ({ name, description: group.description })),
     security: [{ apiKey: [] }],
     components: {
+      headers: HEADERS,
       securitySchemes: {
         apiKey: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <api key>' },
       },

@@ -47,6 +47,8 @@ export interface RouteSpec {
    */
   textBody?: { mediaTypes: readonly string[]; maxBytes: number };
   response?: z.ZodType;
+  /** Error statuses it answers besides those its shape implies (the OpenAPI document lists both). */
+  alsoAnswers?: readonly string[];
 }
 
 /** What CDK needs to build a route group's function. */
@@ -762,6 +764,8 @@ export const routes = [
     summary: 'The churn model in use',
     access: { roles: ADMIN },
     successStatus: 200,
+    // Before the first fit.
+    alsoAnswers: ['404'],
     response: analytics.churnModelResponse,
   },
   {

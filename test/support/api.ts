@@ -1,4 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { buildOpenApiDocument } from '../../lambdas/openapi/document.ts';
+import { matchPath } from '../../lambdas/routes/manifest.ts';
 import { ensureAdminKey } from '../../lambdas/services/api-keys.ts';
 import type { Store } from '../../lambdas/store/client.ts';
 import { type LocalServer, startLocalServer } from '../../local/server.ts';
@@ -29,6 +31,32 @@ export interface TestApi {
   close: () => Promise<void>;
 }
 
+type Responses = Record<string, { content?: Record<string, unknown> }>;
+const documented = buildOpenApiDocument('test').paths as Record<
+  string,
+  Record<string, { responses: Responses }>
+>;
+
+/** Undocumented answers the e2e tests met (OPENAPI_AUDIT=1 prints them instead of failing). */
+function checkDocumented(method: string, url: string, status: number, contentType: string | null): void {
+  const path = new URL(url).pathname;
+  const [match] = matchPath(path).filter(({ route }) => route.method === method);
+  // No route (an unknown path or method): the fallback's 404/405 are not an operation's.
+  if (!match) return;
+  const responses = documented[match.route.path]?.[method.toLowerCase()]?.responses ?? {};
+  const response = responses[String(status)];
+  const media = contentType?.split(';')[0]?.trim();
+  const problem = !response
+    ? `status ${status} is not documented`
+    : media && response.content && !(media in response.content)
+      ? `media type ${media} is not documented for ${status}`
+      : undefined;
+  if (!problem) return;
+  const message = `${method} ${match.route.path}: ${problem} in the OpenAPI document`;
+  if (process.env.OPENAPI_AUDIT) console.error(`OPENAPI_AUDIT ${message}`);
+  else throw new Error(message);
+}
+
 /**
  * The real local server (same routing, authorizer and handlers as `npm start`) on a random port,
  * over a fresh table in the run's DynamoDB Local, with a bootstrap admin key.
@@ -57,6 +85,7 @@ export async function startTestApi(): Promise<TestApi> {
     else if (method === 'POST') headers['idempotency-key'] ??= randomUUID();
     const response = await fetch(server.url + path, { method, headers, body });
     const text = await response.text();
+    checkDocumented(method, server.url + path, response.status, response.headers.get('content-type'));
     let json: unknown;
     try {
       json = JSON.parse(text);
