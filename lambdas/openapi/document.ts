@@ -181,6 +181,8 @@ export function buildOpenApiDocument(version: string): JsonSchema {
     info: {
       title: 'Loyalty rewards API',
       version,
+      contact: { name: 'The maintainers: open an issue in the repository' },
+      license: { name: 'MIT', identifier: 'MIT' },
       description:
         'Coalition loyalty: partners earn and redeem points for shared members. Errors are RFC 9457 problems.',
     },
