@@ -99,7 +99,7 @@ export async function earnPoints(
       );
       // Where the own shard cannot give the whole award, every shard is read (a second round trip,
       // near a budget's end only). The same calculation as the plan's, on the same data.
-      const short = loaded.member && loaded.partner ? shortBudgets({ ...loaded, campaigns, budgets }) : [];
+      const short = budgeted.length > 0 ? shortBudgets({ ...loaded, campaigns, budgets }) : [];
       if (short.length > 0) {
         const full = await readBudgets(
           ctx.store,

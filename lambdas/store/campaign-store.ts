@@ -2,7 +2,7 @@
  * Campaigns as stored: the definition (`CAMPAIGNS` / `CAMPAIGN#<id>`), its copy sorted by end
  * (`ENDS#<endsAt>#<id>`, what the earn's cache reads), and a budget's shards and state.
  */
-import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { budgetShards } from '../domain/campaigns.ts';
 import { TooManyConcurrentUpdatesError } from '../domain/errors.ts';
 import type { Campaign } from '../schemas/campaigns.ts';
@@ -179,9 +179,10 @@ export function markExhausted(store: Store, campaign: Campaign, at: string): Tra
 }
 
 export async function getCampaign(store: Store, campaignId: string): Promise<CampaignRecord | undefined> {
-  const found = await batchGet(store, [keys.campaign(campaignId)]);
-  const item = found.get(`${keys.campaign(campaignId).pk}|${keys.campaign(campaignId).sk}`);
-  return item ? campaignFromItem(item) : undefined;
+  const { Item } = await store.db.send(
+    new GetCommand({ TableName: store.tableName, Key: keys.campaign(campaignId), ConsistentRead: true }),
+  );
+  return Item ? campaignFromItem(Item) : undefined;
 }
 
 /** Reads one listing page may take when the partner filter leaves pages sparse. */
