@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as cdk from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -25,6 +26,21 @@ export interface HandlerFunctionProps {
   memorySize?: number;
   /** What happens to the log group when the stack is deleted. @default RETAIN */
   logRemovalPolicy?: cdk.RemovalPolicy;
+  /** Files to ship beside the bundle: path in the bundle → path from the repository root. */
+  copyFiles?: Record<string, string>;
+}
+
+/** Bundling hooks that copy files into the asset after esbuild (locally: no Docker). */
+function copyHooks(files: Record<string, string>): nodejs.ICommandHooks {
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (inputDir, outputDir) =>
+      Object.entries(files).flatMap(([target, source]) => [
+        `mkdir -p "${path.dirname(path.join(outputDir, target))}"`,
+        `cp "${path.join(inputDir, source)}" "${path.join(outputDir, target)}"`,
+      ]),
+  };
 }
 
 /**
@@ -82,6 +98,7 @@ export class HandlerFunction extends Construct {
         // Some CommonJS dependencies call require() for Node built-ins; ESM has no require.
         banner:
           "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        ...(props.copyFiles ? { commandHooks: copyHooks(props.copyFiles) } : {}),
       },
     });
   }

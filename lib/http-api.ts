@@ -15,6 +15,7 @@ import {
   routeGroups,
   routes,
 } from '../lambdas/routes/manifest.ts';
+import { siteFiles } from '../lambdas/site/files.ts';
 import { HandlerFunction } from './handler-function.ts';
 import { acknowledgeTableIndexWildcard, acknowledgeXRayWildcard } from './nag.ts';
 
@@ -87,9 +88,11 @@ export class LoyaltyHttpApi extends Construct {
         entry: handlerFileOf(group),
         description: `${spec.description} (route group ${group})`,
         ...(spec.timeoutSeconds ? { timeout: cdk.Duration.seconds(spec.timeoutSeconds) } : {}),
+        // The pages and scripts of /docs and /console travel next to the site function's bundle.
+        ...(group === 'site' ? { copyFiles: siteFileSources() } : {}),
         ...common,
       });
-      if (group !== 'health') {
+      if (!('noData' in spec && spec.noData)) {
         if (spec.writes) table.grantReadWriteData(handler.function);
         else table.grantReadData(handler.function);
         acknowledgeTableIndexWildcard(handler.role, table);
@@ -169,6 +172,11 @@ export class LoyaltyHttpApi extends Construct {
         'The $default route only answers 404/405 for paths and methods outside the manifest; it reads no data.',
     });
   }
+}
+
+/** `site/<name>` in the bundle ← the file in the repository. */
+function siteFileSources(): Record<string, string> {
+  return Object.fromEntries(Object.entries(siteFiles).map(([name, file]) => [`site/${name}`, file.source]));
 }
 
 function pascal(name: string): string {

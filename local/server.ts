@@ -165,7 +165,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     }
     const status = result.statusCode ?? 200;
     res.writeHead(status, result.headers as Record<string, string>);
-    res.end(result.body ?? '');
+    // Like API Gateway: a base64 body (the gzipped assets of /docs) goes out as its bytes.
+    res.end(result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : (result.body ?? ''));
     // The path only: query strings carry customer references (externalRef) that have no place in logs.
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     options.onRequest?.(`${req.method} ${path} → ${status} (${Date.now() - started} ms)`);

@@ -47,11 +47,14 @@ const HEADERS = {
  */
 function errorStatuses(route: RouteSpec): string[] {
   const writes = route.method !== 'GET';
-  const input = route.params !== undefined || route.query !== undefined || route.body !== undefined;
+  // Pages and assets are served as they are: no input is validated.
+  const input =
+    route.produces === undefined &&
+    (route.params !== undefined || route.query !== undefined || route.body !== undefined);
   const statuses = [
     ...(input ? ['400'] : []),
     ...(route.access === 'public' ? [] : ['401', '403']),
-    ...(route.params !== undefined || writes ? ['404'] : []),
+    ...((route.params !== undefined && route.produces === undefined) || writes ? ['404'] : []),
     ...(writes ? ['409'] : []),
     // Only what acts on a member (or its redemptions, earns, subscriptions) meets an erased one.
     ...(writes && /members|redemptions|transactions|orders|subscriptions/.test(route.path) ? ['410'] : []),
@@ -127,6 +130,7 @@ function operationOf(route: RouteSpec): JsonSchema {
   );
   const success: Record<string, unknown> = {};
   if (route.response) success['application/json'] = { schema: schemaOf(route.response, 'output') };
+  if (route.produces) success[route.produces] = { schema: { type: 'string' } };
   if (answersCsv(route))
     success['text/csv'] = {
       schema: { type: 'string', description: 'RFC 4180, a header row, with format=csv' },

@@ -3,7 +3,7 @@
  * Lambda function per group from it; the local server routes with it; the OpenAPI document is
  * generated from its schemas. Handlers only supply the implementation of each operationId.
  */
-import type * as z from 'zod';
+import * as z from 'zod';
 import * as analytics from '../schemas/analytics.ts';
 import * as apiKeys from '../schemas/api-keys.ts';
 import * as campaigns from '../schemas/campaigns.ts';
@@ -19,6 +19,7 @@ import * as program from '../schemas/program.ts';
 import * as reports from '../schemas/reports.ts';
 import * as rewards from '../schemas/rewards.ts';
 import * as subscriptions from '../schemas/subscriptions.ts';
+import { assetNames } from '../site/files.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -47,6 +48,11 @@ export interface RouteSpec {
    */
   textBody?: { mediaTypes: readonly string[]; maxBytes: number };
   response?: z.ZodType;
+  /**
+   * The media type of a success that is not JSON (the pages and assets of `/docs` and `/console`):
+   * served as is, with no input validation.
+   */
+  produces?: string;
   /** Error statuses it answers besides those its shape implies (the OpenAPI document lists both). */
   alsoAnswers?: readonly string[];
 }
@@ -56,6 +62,8 @@ export interface RouteGroupSpec {
   entry: string;
   /** Decides the DynamoDB grant (read-only otherwise). */
   writes: boolean;
+  /** The group reads no data at all: its function gets no table grant. */
+  noData?: boolean;
   description: string;
   /**
    * Lambda timeout, for groups whose calls may use all the time API Gateway gives them (it gives up
@@ -66,7 +74,13 @@ export interface RouteGroupSpec {
 
 /** One Lambda function per group, its code in `lambdas/handlers/<entry>.ts`. */
 export const routeGroups = {
-  health: { entry: 'health', writes: false, description: 'Liveness and the OpenAPI document' },
+  health: { entry: 'health', writes: false, noData: true, description: 'Liveness and the OpenAPI document' },
+  site: {
+    entry: 'site',
+    writes: false,
+    noData: true,
+    description: 'The interactive reference (/docs) and the finance console (/console)',
+  },
   program: { entry: 'program', writes: true, description: 'Program configuration' },
   partners: { entry: 'partners', writes: true, description: 'Coalition partners' },
   apiKeys: { entry: 'api-keys', writes: true, description: 'API keys' },
@@ -138,6 +152,38 @@ export const routes = [
     summary: 'This API described as OpenAPI 3.1',
     access: 'public',
     successStatus: 200,
+  },
+  {
+    operationId: 'getDocs',
+    method: 'GET',
+    path: '/docs',
+    group: 'site',
+    summary: 'The interactive API reference (Scalar) over /openapi.json',
+    access: 'public',
+    successStatus: 200,
+    produces: 'text/html',
+  },
+  {
+    operationId: 'getConsole',
+    method: 'GET',
+    path: '/console',
+    group: 'site',
+    summary: 'The read-only finance console: paste a finance or admin key (kept only in the page)',
+    access: 'public',
+    successStatus: 200,
+    produces: 'text/html',
+  },
+  {
+    operationId: 'getAsset',
+    method: 'GET',
+    path: '/assets/{file}',
+    group: 'site',
+    summary: 'A script or style of /docs and /console',
+    access: 'public',
+    successStatus: 200,
+    params: z.strictObject({ file: z.enum(assetNames) }),
+    produces: 'text/javascript',
+    alsoAnswers: ['404'],
   },
   {
     operationId: 'getProgram',
@@ -786,7 +832,8 @@ export const routes = [
     path: '/v1/analytics/segments',
     group: 'analytics',
     summary: 'Members, mean CLV and available points per churn band × tier, from the latest churn scan',
-    access: { roles: ADMIN },
+    // Aggregates only (no member ids): finance reads them beside the KPIs, as /console does.
+    access: { roles: FINANCE },
     successStatus: 200,
     query: analytics.segmentsQuery,
     response: analytics.segmentsResponse,

@@ -1,65 +1,17 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { churnHistory, historyCsv, IMPORT_HEADER } from '../support/churn-history.ts';
-
-/** `npm start` as a user runs it: bin/local.ts in its own process, with its own .data folder. */
-interface Started {
-  child: ChildProcess;
-  output: () => string;
-  url: string;
-  adminKey: string;
-}
+import { npmStartLauncher, type Started } from '../support/npm-start.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'loyalty-start-'));
-const children: ChildProcess[] = [];
+const { run, start, stop, killAll } = npmStartLauncher(dataDir);
 afterAll(() => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  killAll();
   rmSync(dataDir, { recursive: true, force: true });
 });
-
-function run(env: Record<string, string>): {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-} {
-  const child = spawn(process.execPath, ['bin/local.ts'], {
-    env: { ...process.env, LOYALTY_DATA_DIR: dataDir, PORT: '0', LOYALTY_BOOTSTRAP_ADMIN_KEY: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
-
-async function start(env: Record<string, string> = {}): Promise<Started> {
-  const { child, output } = run(env);
-  const deadline = Date.now() + 45_000;
-  while (!/Try it:/.test(output())) {
-    if (child.exitCode !== null) throw new Error(`npm start exited: ${output()}`);
-    if (Date.now() > deadline) throw new Error(`npm start did not come up: ${output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  const url = /listening on (http:\/\/localhost:\d+)/.exec(output())?.[1] as string;
-  const adminKey = /Admin key\s+(\S+)/.exec(output())?.[1] as string;
-  return { child, output, url, adminKey };
-}
-
-async function stop(started: Started): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => started.child.once('exit', (code) => resolve(code)));
-  started.child.kill('SIGTERM');
-  return exited;
-}
 
 // biome-ignore lint/suspicious/noExplicitAny: responses are read field by field
 type Json = Record<string, any>;

@@ -18,7 +18,9 @@ export function authenticate(): HttpMiddleware {
       }
       const principal = JSON.parse(context.principal) as Principal;
       if (!route.access.roles.includes(principal.role)) {
-        throw new ForbiddenError(`A ${principal.role} key cannot ${route.summary.toLowerCase()}.`);
+        throw new ForbiddenError(
+          `A ${principal.role} key may not call ${route.method} ${route.path} (${route.access.roles.join(', ')} only).`,
+        );
       }
       const scope = route.access.scope;
       if (scope && principal.role === 'partner' && !principal.scopes.includes(scope)) {
