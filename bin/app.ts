@@ -5,12 +5,16 @@
  */
 import * as cdk from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { LoyaltyStack } from '../lib/loyalty-stack.ts';
+import { LoyaltyStack, STAGES, type Stage } from '../lib/loyalty-stack.ts';
 
 const app = new cdk.App();
-new LoyaltyStack(app, 'LoyaltyStack', {
-  description: 'Coalition loyalty rewards API',
-  // `-c deletionProtection=false` for throw-away stacks.
-  deletionProtection: String(app.node.tryGetContext('deletionProtection') ?? true) !== 'false',
+// `-c stage=dev|prod` (prod by default: a deploy without a stage keeps its data).
+const stage = String(app.node.tryGetContext('stage') ?? 'prod') as Stage;
+if (!STAGES.includes(stage)) throw new Error(`-c stage=${stage}: the stages are ${STAGES.join(', ')}.`);
+const alarmTopicArn = app.node.tryGetContext('alarmTopicArn') as string | undefined;
+new LoyaltyStack(app, stage === 'prod' ? 'LoyaltyStack' : `LoyaltyStack-${stage}`, {
+  description: `Coalition loyalty rewards API (${stage})`,
+  stage,
+  ...(alarmTopicArn ? { alarmTopicArn } : {}),
 });
 cdk.Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -106,6 +106,8 @@ async function main() {
   process.env.TABLE_NAME = tableName;
   process.env.DYNAMODB_ENDPOINT = dynamo.endpoint;
   process.env.AWS_REGION ??= 'us-east-1';
+  // CloudWatch metrics (EMF lines) mean nothing on a laptop: POWERTOOLS_METRICS_DISABLED=false shows them.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   process.env.AWS_ACCESS_KEY_ID ??= LOCAL_CREDENTIALS.accessKeyId;
   process.env.AWS_SECRET_ACCESS_KEY ??= LOCAL_CREDENTIALS.secretAccessKey;
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';

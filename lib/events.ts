@@ -18,6 +18,8 @@ export interface LoyaltyEventsProps {
   table: dynamodb.Table;
   /** What happens to log groups when the stack is deleted. @default RETAIN */
   logRemovalPolicy?: cdk.RemovalPolicy;
+  /** The bus's name: one per stage, so two stages can share an account. @default loyalty-events */
+  busName?: string;
 }
 
 /**
@@ -33,7 +35,7 @@ export class LoyaltyEvents extends Construct {
 
   constructor(scope: Construct, id: string, props: LoyaltyEventsProps) {
     super(scope, id);
-    this.bus = new events.EventBus(this, 'Bus', { eventBusName: EVENT_BUS_NAME });
+    this.bus = new events.EventBus(this, 'Bus', { eventBusName: props.busName ?? EVENT_BUS_NAME });
 
     this.deadLetterQueue = deadLetterQueue(
       this,

@@ -30,6 +30,9 @@ export interface HandlerFunctionProps {
   copyFiles?: Record<string, string>;
 }
 
+/** The context key under which a stack names its metrics namespace for every function in it. */
+export const METRICS_NAMESPACE_CONTEXT = 'loyalty:metricsNamespace';
+
 /** Bundling hooks that copy files into the asset after esbuild (locally: no Docker). */
 function copyHooks(files: Record<string, string>): nodejs.ICommandHooks {
   return {
@@ -81,6 +84,10 @@ export class HandlerFunction extends Construct {
       depsLockFilePath: fileURLToPath(new URL('../package-lock.json', import.meta.url)),
       environment: {
         POWERTOOLS_SERVICE_NAME: 'loyalty-api',
+        // The EMF metrics' namespace: one per stage (LoyaltyStack sets it in the construct context).
+        POWERTOOLS_METRICS_NAMESPACE: String(
+          this.node.tryGetContext(METRICS_NAMESPACE_CONTEXT) ?? 'LoyaltyApi',
+        ),
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },

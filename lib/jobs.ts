@@ -12,7 +12,7 @@ import { Construct } from 'constructs';
 import type { JobName } from '../lambdas/schemas/jobs.ts';
 import { ChurnScanFanOut } from './churn-scan.ts';
 import { deadLetterQueue } from './dead-letter-queue.ts';
-import { HandlerFunction } from './handler-function.ts';
+import { HandlerFunction, METRICS_NAMESPACE_CONTEXT } from './handler-function.ts';
 import {
   acknowledgeInvokeVersionsWildcard,
   acknowledgeTableIndexWildcard,
@@ -124,7 +124,7 @@ export class LoyaltyJobs extends Construct {
     const differences = new logs.MetricFilter(this, 'ReconciliationDifferences', {
       logGroup: runner.logGroup,
       filterPattern: logs.FilterPattern.stringValue('$.message', '=', 'reconciliation difference'),
-      metricNamespace: 'LoyaltyApi',
+      metricNamespace: String(this.node.tryGetContext(METRICS_NAMESPACE_CONTEXT) ?? 'LoyaltyApi'),
       metricName: 'ReconciliationDifferences',
       metricValue: '1',
       defaultValue: 0,

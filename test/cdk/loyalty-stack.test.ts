@@ -1,5 +1,8 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import * as cdk from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import type * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +14,7 @@ import {
   routes,
 } from '../../lambdas/routes/manifest.ts';
 import { churnScanWorkerErrors, jobNames } from '../../lambdas/schemas/jobs.ts';
+import { siteFiles } from '../../lambdas/site/files.ts';
 import { keyAttributes, tableDefinition } from '../../lambdas/store/table-definition.ts';
 import { CHURN_SCAN_WORKER_ACTIONS, ChurnScanFanOut } from '../../lib/churn-scan.ts';
 import { EVENT_BUS_NAME } from '../../lib/events.ts';
@@ -24,6 +28,7 @@ interface Statement {
 }
 
 const groups = Object.keys(routeGroups) as RouteGroupName[];
+const noDataGroups = groups.filter((group) => (routeGroups[group] as RouteGroupSpec).noData);
 const WRITE_ACTIONS = [
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
@@ -33,6 +38,7 @@ const WRITE_ACTIONS = [
 
 // One synthesis (with esbuild bundling of every function) for the whole file: it is the slow part.
 let stack: LoyaltyStack;
+let appOutdir: string;
 let template: Template;
 let resources: Record<string, Resource>;
 let nagViolations: {
@@ -44,6 +50,7 @@ let nagViolations: {
 beforeAll(() => {
   const app = new cdk.App();
   stack = new LoyaltyStack(app, 'TestStack');
+  appOutdir = app.outdir;
   // cdk-nag 3 is a policy-validation plugin: findings are not annotations. `validateScope` runs the
   // same rules over the construct tree and returns them (bin/app.ts registers it for `cdk synth`).
   nagViolations = new AwsSolutionsChecks().validateScope(app).violations;
@@ -321,14 +328,18 @@ describe('events', () => {
 });
 
 describe('least privilege', () => {
-  it('gives the health and fallback functions no table access', () => {
-    for (const fn of [stack.httpApi.groupFunctions.health, stack.httpApi.fallbackFunction]) {
+  it('gives the groups that read no data (health, site) and the fallback no table access', () => {
+    expect(noDataGroups).toEqual(['health', 'site']);
+    for (const fn of [
+      ...noDataGroups.map((g) => stack.httpApi.groupFunctions[g]),
+      stack.httpApi.fallbackFunction,
+    ]) {
       expect(actionsOf(logicalId(fn)).filter((action) => action.startsWith('dynamodb:'))).toEqual([]);
     }
   });
 
   it('grants write actions only to groups that write', () => {
-    for (const group of groups.filter((g) => g !== 'health')) {
+    for (const group of groups.filter((g) => !noDataGroups.includes(g))) {
       const actions = actionsOf(logicalId(stack.httpApi.groupFunctions[group]));
       expect(actions, group).toContain('dynamodb:Query');
       for (const write of WRITE_ACTIONS) {
@@ -851,6 +862,127 @@ describe('churn scan fan-out', () => {
         expect(JSON.stringify(statement.Resource)).toContain(machineId());
       }
     }
+  });
+});
+
+describe('site (/docs, /console)', () => {
+  it('ships the pages, scripts and bundles of the site next to its function, and no data access', () => {
+    const fn = stack.httpApi.groupFunctions.site;
+    const asset = fn.node.findChild('Code') as s3assets.Asset;
+    const dir = join(appOutdir, asset.assetPath);
+    for (const name of Object.keys(siteFiles)) expect(existsSync(join(dir, 'site', name)), name).toBe(true);
+    expect(actionsOf(logicalId(fn)).filter((action) => action.startsWith('dynamodb:'))).toEqual([]);
+  });
+});
+
+describe('observability', () => {
+  const alarmNames = [
+    'Api5xxAlarm',
+    'ApiLatencyP99Alarm',
+    'TableThrottlesAlarm',
+    'LambdaThrottlesAlarm',
+    'PublisherErrorsAlarm',
+    'PublisherDlqAlarm',
+    'JobsDlqAlarm',
+    'ChurnScanFailedAlarm',
+    'ReconciliationDifferenceAlarm',
+  ];
+  const withoutBundling = () => new cdk.App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const topicArn = 'arn:aws:sns:eu-west-1:111122223333:loyalty-pager';
+
+  it('has the alarms: 5xx, p99 latency, table and Lambda throttles, publisher errors, both DLQs, churn scan, reconciliation', () => {
+    const ids = stack.observability.alarms.map((alarm) => alarm.node.id);
+    expect(ids).toEqual(alarmNames);
+    expect(ofType('AWS::CloudWatch::Alarm')).toHaveLength(alarmNames.length);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Latency',
+      ExtendedStatistic: 'p99',
+      Threshold: 1000,
+      EvaluationPeriods: 3,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(stack.events.publisher) } }],
+    });
+    // The Lambda throttles alarm adds the functions of the request path and the workers (≤ 10).
+    const throttles = ofType('AWS::CloudWatch::Alarm').find(([, alarm]) =>
+      JSON.stringify(alarm.Properties).includes('"MetricName":"Throttles"'),
+    );
+    const metrics = (throttles?.[1].Properties.Metrics as { MetricStat?: unknown }[]) ?? [];
+    expect(metrics.filter((metric) => metric.MetricStat)).toHaveLength(9);
+  });
+
+  it('notifies the topic from context on alarm and recovery in prod; dev alarms only change state', () => {
+    const prod = Template.fromStack(
+      new LoyaltyStack(withoutBundling(), 'Prod', { stage: 'prod', alarmTopicArn: topicArn }),
+    );
+    const prodAlarms = Object.values(prod.findResources('AWS::CloudWatch::Alarm'));
+    expect(prodAlarms).toHaveLength(alarmNames.length);
+    for (const alarm of prodAlarms) {
+      expect(alarm.Properties.ActionsEnabled).toBe(true);
+      expect(alarm.Properties.AlarmActions).toEqual([topicArn]);
+      expect(alarm.Properties.OKActions).toEqual([topicArn]);
+    }
+    const dev = Template.fromStack(
+      new LoyaltyStack(withoutBundling(), 'Dev', { stage: 'dev', alarmTopicArn: topicArn }),
+    );
+    for (const alarm of Object.values(dev.findResources('AWS::CloudWatch::Alarm')))
+      expect(alarm.Properties.ActionsEnabled).toBe(false);
+  });
+
+  it('draws a dashboard of traffic, latency, the EMF business metrics, the table, the queues and the alarms', () => {
+    const [, dashboard] = ofType('AWS::CloudWatch::Dashboard')[0] as [string, Resource];
+    const body = JSON.stringify(stack.resolve(dashboard.Properties.DashboardBody));
+    for (const metric of ['PointsIssued', 'PointsRedeemed', 'IdempotentReplays', 'Conflicts', 'ServerErrors'])
+      expect(body).toMatch(new RegExp(`\\{LoyaltyApi,service,operation\\} MetricName=[\\\\"]+${metric}`));
+    for (const title of [
+      'Requests and errors',
+      'Latency (ms)',
+      'Ledger table: capacity and throttles',
+      'Dead-letter queues',
+      'Alarms',
+    ])
+      expect(body).toContain(title);
+    expect(dashboard.Properties.DashboardName).toBe('loyalty-api-prod');
+  });
+
+  it('gives every function of ours the metrics namespace of its stage', () => {
+    for (const [id, fn] of ofType('AWS::Lambda::Function')) {
+      if (id === providerFunctionId()) continue;
+      const variables = (fn.Properties.Environment as { Variables: Record<string, string> }).Variables;
+      expect(variables.POWERTOOLS_METRICS_NAMESPACE, id).toBe('LoyaltyApi');
+    }
+  });
+});
+
+describe('stages', () => {
+  const withoutBundling = () => new cdk.App({ context: { 'aws:cdk:bundling-stacks': [] } });
+
+  it('keeps a prod table and its secret, with deletion protection (the default stage)', () => {
+    expect(stack.stage).toBe('prod');
+    template.hasResourceProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: true });
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain' });
+    template.hasResource('AWS::SecretsManager::Secret', { DeletionPolicy: 'Retain' });
+  });
+
+  it('makes dev destroyable, with its own bus, metrics namespace and dashboard', () => {
+    const dev = Template.fromStack(new LoyaltyStack(withoutBundling(), 'Dev', { stage: 'dev' }));
+    dev.hasResourceProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: false });
+    dev.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+    dev.hasResource('AWS::SecretsManager::Secret', { DeletionPolicy: 'Delete' });
+    for (const group of Object.values(dev.findResources('AWS::Logs::LogGroup')))
+      expect(group.DeletionPolicy).toBe('Delete');
+    dev.hasResourceProperties('AWS::Events::EventBus', { Name: 'loyalty-events-dev' });
+    dev.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'loyalty-api-dev' });
+    dev.hasResourceProperties('AWS::Logs::MetricFilter', {
+      MetricTransformations: [Match.objectLike({ MetricNamespace: 'LoyaltyApi-dev' })],
+    });
+    const functions = Object.values(dev.findResources('AWS::Lambda::Function'));
+    expect(
+      functions.filter(
+        (fn) => fn.Properties.Environment?.Variables?.POWERTOOLS_METRICS_NAMESPACE === 'LoyaltyApi-dev',
+      ),
+    ).toHaveLength(functions.length - 1); // all but the provider framework's
   });
 });
 
