@@ -34,6 +34,10 @@ const HEADERS = {
     description: 'true when this is the stored answer to an earlier request with the same Idempotency-Key.',
     schema: { type: 'string', enum: ['true'] },
   },
+  'WWW-Authenticate': {
+    description: 'Bearer: how to authenticate (RFC 6750), on every 401.',
+    schema: { type: 'string' },
+  },
   'Retry-After': {
     description: 'Seconds to wait before trying again.',
     schema: { type: 'integer', minimum: 0 },
@@ -79,6 +83,45 @@ function schemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   return json;
 }
 
+/** `createdAt`, `expiresAt`, `scoredAt`…: every `…At` field the API answers is an RFC 3339 instant. */
+const INSTANT = /At$/;
+/** `from`, `to`, `asOf` of the reports and `…On` fields are calendar days, as `YYYY-MM-DD`. */
+const DAY = /^(from|to)$|On$/;
+
+/**
+ * Response schemas gain the formats their fields always have (instants, days), by name; the e2e
+ * tests validate every response against the document, formats included, so a name that lied would
+ * fail there.
+ */
+function withFormats(schema: JsonSchema, name?: string): JsonSchema {
+  const copy: JsonSchema = { ...schema };
+  const types = [copy.type].flat();
+  if (
+    name &&
+    types.includes('string') &&
+    copy.format === undefined &&
+    copy.enum === undefined &&
+    copy.pattern === undefined
+  ) {
+    if (INSTANT.test(name)) copy.format = 'date-time';
+    else if (DAY.test(name)) copy.format = 'date';
+  }
+  if (copy.properties) {
+    copy.properties = Object.fromEntries(
+      Object.entries(copy.properties as Record<string, JsonSchema>).map(([key, value]) => [
+        key,
+        withFormats(value, key),
+      ]),
+    );
+  }
+  if (copy.items) copy.items = withFormats(copy.items as JsonSchema, name);
+  for (const keyword of ['anyOf', 'oneOf', 'allOf'] as const) {
+    if (Array.isArray(copy[keyword]))
+      copy[keyword] = (copy[keyword] as JsonSchema[]).map((member) => withFormats(member, name));
+  }
+  return copy;
+}
+
 function parametersOf(route: RouteSpec): JsonSchema[] {
   const parameters: JsonSchema[] = [];
   const add = (where: 'path' | 'query', schema: z.ZodType | undefined) => {
@@ -120,6 +163,9 @@ function operationOf(route: RouteSpec): JsonSchema {
         description: ERROR_RESPONSES[status] as string,
         headers: {
           ...requestId,
+          ...(status === '401'
+            ? { 'WWW-Authenticate': { $ref: '#/components/headers/WWW-Authenticate' } }
+            : {}),
           ...(status === '429' || status === '503'
             ? { 'Retry-After': { $ref: '#/components/headers/Retry-After' } }
             : {}),
@@ -129,7 +175,8 @@ function operationOf(route: RouteSpec): JsonSchema {
     ]),
   );
   const success: Record<string, unknown> = {};
-  if (route.response) success['application/json'] = { schema: schemaOf(route.response, 'output') };
+  if (route.response)
+    success['application/json'] = { schema: withFormats(schemaOf(route.response, 'output')) };
   if (route.produces) success[route.produces] = { schema: { type: 'string' } };
   if (answersCsv(route))
     success['text/csv'] = {
@@ -163,7 +210,7 @@ function operationOf(route: RouteSpec): JsonSchema {
         description: 'Success',
         headers: {
           ...requestId,
-          ...(route.idempotency
+          ...(route.idempotency || route.replaysDuplicates
             ? { 'Idempotent-Replayed': { $ref: '#/components/headers/Idempotent-Replayed' } }
             : {}),
         },

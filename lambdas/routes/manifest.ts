@@ -53,6 +53,11 @@ export interface RouteSpec {
    * served as is, with no input validation.
    */
   produces?: string;
+  /**
+   * It recognises a duplicate by its body (a PSP's paymentRef), not by Idempotency-Key, and answers
+   * it as a replay (`Idempotent-Replayed: true`).
+   */
+  replaysDuplicates?: boolean;
   /** Error statuses it answers besides those its shape implies (the OpenAPI document lists both). */
   alsoAnswers?: readonly string[];
 }
@@ -739,6 +744,7 @@ export const routes = [
     params: subscriptions.subscriptionParams,
     body: subscriptions.paymentBody,
     response: subscriptions.paymentResponse,
+    replaysDuplicates: true,
   },
   {
     operationId: 'cancelSubscription',

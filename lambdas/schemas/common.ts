@@ -107,7 +107,8 @@ export const listQuery = z.strictObject({
 export const idParam = (prefix: string) =>
   z.string().regex(new RegExp(`^${prefix}_[0-9A-HJKMNP-TV-Z]{26}$`), `must be a ${prefix}_ id`);
 
-export const problemSchema = z.object({
+/** RFC 9457: a problem may carry extension members (the current state, a balance, a retry time). */
+export const problemSchema = z.looseObject({
   type: z.string(),
   title: z.string(),
   status: z.int(),

@@ -270,8 +270,9 @@ const kpiFigures = {
 };
 
 export const kpiResponse = z.object({
-  from: z.string(),
-  to: z.string(),
+  /** The months the figures cover, `YYYY-MM`. */
+  from: z.string().regex(/^\d{4}-\d{2}$/),
+  to: z.string().regex(/^\d{4}-\d{2}$/),
   groupBy: z.enum(['partner', 'channel']).nullable(),
   currency: z.string(),
   ...kpiFigures,

@@ -157,6 +157,11 @@ const attempts: Record<string, () => Promise<{ response: ApiResponse; allowed: n
   }),
   'GET /v1/health': async () => ({ response: await asB('GET', '/v1/health'), allowed: [200] }),
   'GET /openapi.json': async () => ({ response: await asB('GET', '/openapi.json'), allowed: [200] }),
+  // Static pages: the same bytes for everyone, no data (the console's figures come from the report
+  // routes, each with its own row).
+  'GET /docs': async () => ({ response: await asB('GET', '/docs'), allowed: [200] }),
+  'GET /console': async () => ({ response: await asB('GET', '/console'), allowed: [200] }),
+  'GET /assets/{file}': async () => ({ response: await asB('GET', '/assets/console.js'), allowed: [200] }),
   'GET /v1/program': async () => ({ response: await asB('GET', '/v1/program'), allowed: [200] }),
   'PUT /v1/program': async () => ({
     response: await asB('PUT', '/v1/program', { body: {} }),

@@ -1,4 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
 import { buildOpenApiDocument } from '../../lambdas/openapi/document.ts';
 import { matchPath } from '../../lambdas/routes/manifest.ts';
 import { ensureAdminKey } from '../../lambdas/services/api-keys.ts';
@@ -31,28 +33,87 @@ export interface TestApi {
   close: () => Promise<void>;
 }
 
-type Responses = Record<string, { content?: Record<string, unknown> }>;
-const documented = buildOpenApiDocument('test').paths as Record<
-  string,
-  Record<string, { responses: Responses }>
->;
+type Responses = Record<string, { content?: Record<string, unknown>; headers?: Record<string, unknown> }>;
+const document = buildOpenApiDocument('test');
+const documented = document.paths as Record<string, Record<string, { responses: Responses }>>;
 
-/** Undocumented answers the e2e tests met (OPENAPI_AUDIT=1 prints them instead of failing). */
-function checkDocumented(method: string, url: string, status: number, contentType: string | null): void {
+/** The document itself is the schema registry: each response schema is a JSON pointer into it. */
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+// ajv-formats is CommonJS: its function is the default export's `default`.
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
+  ajv: Ajv2020,
+) => void;
+addFormats(ajv);
+ajv.addSchema(document, 'openapi');
+const pointer = (...parts: string[]) =>
+  `openapi#/${parts.map((part) => part.replaceAll('~', '~0').replaceAll('/', '~1')).join('/')}`;
+
+/** Headers of HTTP itself (and of the site's pages), not of the API: they need no declaration. */
+const TRANSPORT_HEADERS = new Set([
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'date',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'vary',
+  'cache-control',
+  'content-security-policy',
+  'x-content-type-options',
+  'referrer-policy',
+]);
+
+/**
+ * Every answer the e2e tests meet must be in the OpenAPI document: its status, its media type, its
+ * headers, and its body against the response schema (formats included). OPENAPI_AUDIT=1 prints
+ * what does not match instead of failing.
+ */
+function checkDocumented(method: string, url: string, status: number, headers: Headers, text: string): void {
   const path = new URL(url).pathname;
   const [match] = matchPath(path).filter(({ route }) => route.method === method);
   // No route (an unknown path or method): the fallback's 404/405 are not an operation's.
   if (!match) return;
-  const responses = documented[match.route.path]?.[method.toLowerCase()]?.responses ?? {};
+  const operation = method.toLowerCase();
+  const responses = documented[match.route.path]?.[operation]?.responses ?? {};
   const response = responses[String(status)];
-  const media = contentType?.split(';')[0]?.trim();
-  const problem = !response
-    ? `status ${status} is not documented`
-    : media && response.content && !(media in response.content)
-      ? `media type ${media} is not documented for ${status}`
-      : undefined;
-  if (!problem) return;
-  const message = `${method} ${match.route.path}: ${problem} in the OpenAPI document`;
+  const media = headers.get('content-type')?.split(';')[0]?.trim();
+  const problems: string[] = [];
+  if (!response) problems.push(`status ${status} is not documented`);
+  else {
+    if (media && response.content && !(media in response.content))
+      problems.push(`media type ${media} is not documented for ${status}`);
+    const declared = new Set(Object.keys(response.headers ?? {}).map((name) => name.toLowerCase()));
+    for (const [name] of headers)
+      if (!TRANSPORT_HEADERS.has(name) && !declared.has(name))
+        problems.push(`header ${name} is not documented for ${status}`);
+    if (media && response.content?.[media] && /json$/.test(media)) {
+      const validate = ajv.getSchema(
+        pointer(
+          'paths',
+          match.route.path,
+          operation,
+          'responses',
+          String(status),
+          'content',
+          media,
+          'schema',
+        ),
+      );
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        problems.push('the body is not JSON');
+      }
+      if (validate && body !== undefined && !validate(body))
+        problems.push(
+          `the body does not match its schema: ${ajv.errorsText(validate.errors, { dataVar: 'body' })}`,
+        );
+    }
+  }
+  if (problems.length === 0) return;
+  const message = `${method} ${match.route.path} → ${status}: ${problems.join('; ')} (OpenAPI document)`;
   if (process.env.OPENAPI_AUDIT) console.error(`OPENAPI_AUDIT ${message}`);
   else throw new Error(message);
 }
@@ -85,7 +146,7 @@ export async function startTestApi(): Promise<TestApi> {
     else if (method === 'POST') headers['idempotency-key'] ??= randomUUID();
     const response = await fetch(server.url + path, { method, headers, body });
     const text = await response.text();
-    checkDocumented(method, server.url + path, response.status, response.headers.get('content-type'));
+    checkDocumented(method, server.url + path, response.status, response.headers, text);
     let json: unknown;
     try {
       json = JSON.parse(text);
