@@ -199,7 +199,10 @@ function operationOf(route: RouteSpec): JsonSchema {
             content: Object.fromEntries(
               (route.textBody?.mediaTypes ?? ['application/json']).map((type) => [
                 type,
-                { schema: schemaOf(route.body as z.ZodType, 'input') },
+                {
+                  schema: schemaOf(route.body as z.ZodType, 'input'),
+                  ...(route.example !== undefined ? { example: route.example } : {}),
+                },
               ]),
             ),
           },

@@ -53,6 +53,8 @@ export interface RouteSpec {
    * served as is, with no input validation.
    */
   produces?: string;
+  /** A request body that works (shown in /docs; a unit test parses it with `body`). */
+  example?: unknown;
   /**
    * It recognises a duplicate by its body (a PSP's paymentRef), not by Idempotency-Key, and answers
    * it as a replay (`Idempotent-Replayed: true`).
@@ -243,6 +245,14 @@ export const routes = [
     idempotency: 'optional',
     successStatus: 201,
     body: partners.createPartnerBody,
+    example: {
+      id: 'acme-grocer',
+      name: 'ACME Grocer',
+      earnRule: { pointsPerUnit: 1, unitMinor: 100 },
+      categoryMultipliers: { fresh: 2 },
+      fundingRateMinor: 1,
+      reimbursementRateMinor: 1,
+    },
     response: partners.partnerResponse,
   },
   {
@@ -289,6 +299,12 @@ export const routes = [
     idempotency: 'optional',
     successStatus: 201,
     body: apiKeys.createApiKeyBody,
+    example: {
+      name: 'ACME checkout',
+      role: 'partner',
+      partnerId: 'acme-grocer',
+      scopes: ['members:write', 'points:earn', 'points:redeem'],
+    },
     response: apiKeys.createdApiKeyResponse,
   },
   {
@@ -323,6 +339,7 @@ export const routes = [
     idempotency: 'optional',
     successStatus: 201,
     body: members.createMemberBody,
+    example: { externalRef: 'cust-42', email: 'ada@example.com' },
     response: members.memberResponse,
   },
   {
@@ -381,6 +398,13 @@ export const routes = [
     successStatus: 201,
     params: members.memberParams,
     body: points.earnBody,
+    example: {
+      amountMinor: 4250,
+      currency: 'USD',
+      orderRef: 'order-1001',
+      category: 'fresh',
+      channel: 'store',
+    },
     response: points.earnResponse,
   },
   {
@@ -394,6 +418,7 @@ export const routes = [
     successStatus: 201,
     params: members.memberParams,
     body: points.redemptionBody,
+    example: { points: 50, orderRef: 'order-1002' },
     response: points.redemptionResponse,
   },
   {
@@ -483,6 +508,7 @@ export const routes = [
     successStatus: 201,
     params: members.memberParams,
     body: points.adjustmentBody,
+    example: { points: 100, reason: 'goodwill: late delivery' },
     response: points.earnResponse,
   },
   {
@@ -496,6 +522,7 @@ export const routes = [
     successStatus: 201,
     params: members.memberParams,
     body: points.transferBody,
+    example: { toMemberId: 'mem_01JH2Z8Q4V6X9KX6M3Y5B7C8D9', points: 200, reason: 'family pooling' },
     response: points.transferResponse,
   },
   {
@@ -509,6 +536,7 @@ export const routes = [
     successStatus: 201,
     params: members.memberParams,
     body: points.activityBody,
+    example: { type: 'survey', ref: 'survey-2026-11-ada', score: 9 },
     response: points.earnResponse,
   },
   {
@@ -533,6 +561,7 @@ export const routes = [
     idempotency: 'optional',
     successStatus: 201,
     body: rewards.createRewardBody,
+    example: { name: 'Free coffee', costPoints: 150, valueMinor: 350, inventory: 500 },
     response: rewards.rewardResponse,
   },
   {
@@ -794,6 +823,7 @@ export const routes = [
     successStatus: 200,
     params: jobs.jobParams,
     body: jobs.jobBody,
+    example: {},
     response: jobs.jobResponse,
   },
   {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../lambdas/http/middlewares/idempotency-key.ts';
-import { matchPath, routeGroups, routeKeyOf, routes } from '../../lambdas/routes/manifest.ts';
+import { matchPath, type RouteSpec, routeGroups, routeKeyOf, routes } from '../../lambdas/routes/manifest.ts';
 
 describe('route manifest', () => {
   it('has unique route keys and operation ids', () => {
@@ -19,6 +19,17 @@ describe('route manifest', () => {
     const moving = routes.filter((route) => route.group === 'points' && route.method === 'POST');
     expect(moving.length).toBeGreaterThan(0);
     for (const route of moving) expect(route.idempotency, route.operationId).toBe('required');
+  });
+
+  it('gives the main write routes a request example their own body schema accepts', () => {
+    const withExamples = (routes as readonly RouteSpec[]).filter((route) => route.example !== undefined);
+    expect(withExamples.map((route) => route.operationId)).toEqual(
+      expect.arrayContaining(['createPartner', 'createApiKey', 'createMember', 'earnPoints', 'redeemPoints']),
+    );
+    for (const route of withExamples) {
+      const parsed = route.body?.safeParse(route.example);
+      expect(parsed?.success, `${route.operationId}: ${JSON.stringify(parsed?.error?.issues)}`).toBe(true);
+    }
   });
 
   it('matches concrete paths to templates with their parameters', () => {
