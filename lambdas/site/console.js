@@ -131,7 +131,7 @@ async function liability(section, months) {
     section,
     [`Partner (as of ${latest.asOf})`, 'Outstanding', 'Liability'],
     latest.byPartner.map((p) => [
-      p.partnerId,
+      p.name,
       integer.format(p.outstandingPoints),
       money(p.liabilityMinor, currency),
     ]),

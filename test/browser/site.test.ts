@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '../../lambdas/routes/manifest.ts';
+import { churnHistory, historyCsv } from '../support/churn-history.ts';
 import { npmStartLauncher, type Started } from '../support/npm-start.ts';
 
 /** The page's own global, inside page.evaluate (the project compiles without the DOM library). */
@@ -40,7 +41,10 @@ async function call(method: string, path: string, body?: unknown, key = started.
   return json;
 }
 
-/** Two partners, members earning at both, a redemption at one: every panel has figures. */
+/**
+ * Two partners, members earning at both, a redemption at one, and an imported purchase history
+ * (no points) fitted and scanned for churn: every panel has figures.
+ */
 async function seed(): Promise<void> {
   const keys: Record<string, string> = {};
   for (const partnerId of ['north-books', 'south-coffee']) {
@@ -83,6 +87,19 @@ async function seed(): Promise<void> {
         keys['south-coffee'],
       );
   }
+  const today = new Date().toISOString().slice(0, 10);
+  const imported = await fetch(`${started.url}/v1/imports/transactions`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${started.adminKey}`,
+      'content-type': 'text/csv',
+      'idempotency-key': 'browser-history',
+    },
+    body: historyCsv(churnHistory(today), 'north-books'),
+  });
+  if (imported.status !== 200) throw new Error(`import → ${imported.status}: ${await imported.text()}`);
+  await call('POST', '/v1/analytics/churn-model/fit', {});
+  await call('POST', '/v1/jobs/churn-scan', {});
 }
 
 /** A page that records every request, so a test can prove nothing left this origin. */
@@ -144,7 +161,7 @@ describe('GET /docs', () => {
 });
 
 describe('GET /console', () => {
-  it('draws liability, roll-forward, settlement and KPIs from the report routes with a finance key', async () => {
+  it('draws liability, roll-forward, settlement, churn segments and KPIs from the report routes with a finance key', async () => {
     const { page, requested, errors } = await open('/console');
     await page.fill('#key', financeKey);
     await page.click('button[type=submit]');
@@ -185,16 +202,25 @@ describe('GET /console', () => {
       settlement.partners.map((p: { netMinor: number }) => p.netMinor),
     );
 
-    for (const id of ['kpis', 'liability', 'roll-forward', 'settlement'])
+    const segments = await call('GET', '/v1/analytics/segments?by=churnRisk', undefined, financeKey);
+    const segmentSeries = await series('segments-chart');
+    const byRisk = Object.fromEntries(
+      segments.cells.map((cell: { churnRisk: string; members: number }) => [cell.churnRisk, cell.members]),
+    );
+    expect(segmentSeries.members).toEqual(['low', 'medium', 'high'].map((risk) => byRisk[risk] ?? 0));
+    // The imported history's 16 regular, stopped and one-time purchasers and today's 3 buyers are
+    // low, its 6 lapsed high.
+    expect(segmentSeries.members).toEqual([19, 0, 6]);
+
+    for (const id of ['kpis', 'liability', 'roll-forward', 'settlement', 'segments'])
       expect(await page.getAttribute(`#${id}`, 'data-state')).toBe('ready');
-    expect(await page.textContent('[data-kpi="Active members"] .value')).toBe('3');
-    // No churn scan has run: the panel says so instead of drawing nothing.
-    expect(await page.getAttribute('#segments', 'data-state')).toBe('unavailable');
-    expect(await page.textContent('#segments .unavailable')).toContain('Not available');
+    const kpis = await call('GET', `/v1/reports/kpis?from=${from}&to=${today}`, undefined, financeKey);
+    expect(await page.textContent('[data-kpi="Active members"] .value')).toBe(String(kpis.activeMembers));
+    expect(kpis.activeMembers).toBeGreaterThanOrEqual(3);
 
     // The charts drew: each canvas differs from a blank one of its size.
     const drawn = await page.evaluate(() =>
-      ['liability-chart', 'roll-forward-chart', 'settlement-chart'].map((id) => {
+      ['liability-chart', 'roll-forward-chart', 'settlement-chart', 'segments-chart'].map((id) => {
         const canvas = document.getElementById(id);
         const blank = Object.assign(document.createElement('canvas'), {
           width: canvas.width,
@@ -203,7 +229,7 @@ describe('GET /console', () => {
         return canvas.width > 0 && canvas.toDataURL() !== blank.toDataURL();
       }),
     );
-    expect(drawn).toEqual([true, true, true]);
+    expect(drawn).toEqual([true, true, true, true]);
 
     await page.screenshot({ path: join(ARTIFACTS, 'console.png'), fullPage: true });
     expect(errors).toEqual([]);
