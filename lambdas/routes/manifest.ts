@@ -608,6 +608,8 @@ export const routes = [
     successStatus: 200,
     query: reports.settlementQuery,
     response: reports.settlementResponse,
+    // An unknown partnerId is a 404, not an empty report.
+    alsoAnswers: ['404'],
   },
   {
     operationId: 'getLiabilityReport',
@@ -620,6 +622,8 @@ export const routes = [
     successStatus: 200,
     query: reports.liabilityQuery,
     response: reports.liabilityResponse,
+    // An unknown partnerId is a 404, not an empty report.
+    alsoAnswers: ['404'],
   },
   {
     operationId: 'getRollForwardReport',
