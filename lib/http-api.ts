@@ -88,8 +88,10 @@ export class LoyaltyHttpApi extends Construct {
         entry: handlerFileOf(group),
         description: `${spec.description} (route group ${group})`,
         ...(spec.timeoutSeconds ? { timeout: cdk.Duration.seconds(spec.timeoutSeconds) } : {}),
-        // The pages and scripts of /docs and /console travel next to the site function's bundle.
+        // The pages and scripts of /docs and /console, and the OpenAPI document, travel next to
+        // their functions' bundles (so neither bundles zod and the schemas to build them).
         ...(group === 'site' ? { copyFiles: siteFileSources() } : {}),
+        ...(group === 'health' ? { copyFiles: { 'openapi.json': 'docs/openapi.json' } } : {}),
         ...common,
       });
       if (!('noData' in spec && spec.noData)) {

@@ -1,5 +1,5 @@
 import { TooManyConcurrentUpdatesError } from '../domain/errors.ts';
-import { TransactionCancelledError } from './transactions.ts';
+import { TransactionCancelledError } from './transaction-cancelled.ts';
 
 /** SDK error names that mean "DynamoDB is asking us to slow down" (after the SDK's own retries). */
 const THROTTLING = new Set([

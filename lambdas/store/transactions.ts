@@ -5,31 +5,11 @@ import type { Store } from './client.ts';
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
-export interface CancellationReason {
-  code: string;
-  /** The item as it was, when the operation asked for ALL_OLD on a failed condition. */
-  item?: Record<string, unknown>;
-}
+// The error lives apart from the SDK calls, so code that only recognises it (the problem
+// middleware of every function) bundles no DynamoDB client.
+export { type CancellationReason, TransactionCancelledError } from './transaction-cancelled.ts';
 
-/** A transaction DynamoDB refused, with one reason per item in request order. */
-export class TransactionCancelledError extends Error {
-  readonly reasons: CancellationReason[];
-  constructor(reasons: CancellationReason[], cause: unknown) {
-    super(`transaction cancelled: ${reasons.map((reason) => reason.code).join(', ')}`, { cause });
-    this.name = 'TransactionCancelledError';
-    this.reasons = reasons;
-  }
-
-  failedAt(index: number): CancellationReason | undefined {
-    const reason = this.reasons[index];
-    return reason && reason.code === 'ConditionalCheckFailed' ? reason : undefined;
-  }
-
-  /** Another transaction touched the same item (AWS reports TransactionConflict; retry). */
-  get isConflict(): boolean {
-    return this.reasons.some((reason) => reason.code === 'TransactionConflict');
-  }
-}
+import { TransactionCancelledError } from './transaction-cancelled.ts';
 
 export async function transactWrite(store: Store, items: TransactItem[]): Promise<void> {
   try {

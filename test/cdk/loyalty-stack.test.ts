@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as cdk from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
@@ -872,6 +872,12 @@ describe('site (/docs, /console)', () => {
     const dir = join(appOutdir, asset.assetPath);
     for (const name of Object.keys(siteFiles)) expect(existsSync(join(dir, 'site', name)), name).toBe(true);
     expect(actionsOf(logicalId(fn)).filter((action) => action.startsWith('dynamodb:'))).toEqual([]);
+  });
+
+  it('ships docs/openapi.json beside the health function, which serves it as /openapi.json', () => {
+    const asset = stack.httpApi.groupFunctions.health.node.findChild('Code') as s3assets.Asset;
+    const shipped = readFileSync(join(appOutdir, asset.assetPath, 'openapi.json'), 'utf8');
+    expect(shipped).toBe(readFileSync('docs/openapi.json', 'utf8'));
   });
 });
 
