@@ -51,14 +51,16 @@ export function requestMetricValues(outcome: RequestOutcome): Partial<Record<Req
   else if (outcome.status >= 400) values.ClientErrors = 1;
   if (outcome.status === 409) values.Conflicts = 1;
   if (outcome.replayed) values.IdempotentReplays = 1;
-  if (outcome.status < 300 && !outcome.replayed) {
+  // Only the few operations that move points have their body parsed: every other success (a
+  // history page, a report) goes out without a second JSON.parse on the hot path.
+  const issuing = ISSUING.has(outcome.operationId);
+  const redeeming = REDEEMING.has(outcome.operationId);
+  if (outcome.status < 300 && !outcome.replayed && (issuing || redeeming)) {
     const body = parse(outcome.body);
     const issued = body?.transaction?.points;
-    if (ISSUING.has(outcome.operationId) && Number.isSafeInteger(issued) && issued > 0)
-      values.PointsIssued = issued;
+    if (issuing && Number.isSafeInteger(issued) && issued > 0) values.PointsIssued = issued;
     const redemption = body?.redemption;
-    if (REDEEMING.has(outcome.operationId) && redemption?.status === 'captured')
-      values.PointsRedeemed = redemption.points;
+    if (redeeming && redemption?.status === 'captured') values.PointsRedeemed = redemption.points;
   }
   return values;
 }
