@@ -36,7 +36,7 @@ export const cdkBundling = {
 
 /**
  * Every module in lambdas/handlers/ is one function: the route groups first (manifest order), then
- * the others (authorizer, fallback, event publisher, custom resources…) by name.
+ * the others (fallback, event publisher, custom resources…) by name.
  */
 export function functionNames(): string[] {
   const modules = readdirSync(handlersDir)
@@ -57,14 +57,18 @@ export interface BundleInfo {
   largestParts: { name: string; kb: number }[];
 }
 
+/** The cold-start baseline (bench/bare-function.ts): a DynamoDB client and one GetItem, nothing else. */
+export const BARE_FUNCTION = 'bare DynamoDB client';
+const bareEntry = fileURLToPath(new URL('./bare-function.ts', import.meta.url));
+
 export async function bundleAll(outDir: string): Promise<BundleInfo[]> {
   return Promise.all(
-    functionNames().map(async (name) => {
+    [...functionNames(), BARE_FUNCTION].map(async (name) => {
       // NodejsFunction names the ESM output index.mjs.
-      const file = join(outDir, name, 'index.mjs');
+      const file = join(outDir, name.replaceAll(' ', '-'), 'index.mjs');
       const { metafile } = await build({
         ...cdkBundling,
-        entryPoints: [join(handlersDir, `${name}.ts`)],
+        entryPoints: [name === BARE_FUNCTION ? bareEntry : join(handlersDir, `${name}.ts`)],
         outfile: file,
         metafile: true, // only reports on the build; the output is the same
       });
@@ -103,20 +107,31 @@ export interface ColdInit {
 
 /**
  * Median time of `await import(bundle)` in fresh processes (Node's own start-up excluded), with
- * the environment the function has on Lambda so module-level code runs as it does there. Runs
- * alternate source maps on and off, so drift affects both settings alike.
+ * the environment the function has on Lambda so module-level code runs as it does there. Each run
+ * imports every bundle once with source maps and once without, in turn, so drift in the machine's
+ * load hits every function and the baseline alike.
  */
-export function coldInit(bundle: BundleInfo, runs: number): ColdInit {
-  const samplesMs = { withSourceMaps: [] as number[], withoutSourceMaps: [] as number[] };
+export function coldInits(bundles: BundleInfo[], runs: number): Map<string, ColdInit> {
+  const samples = new Map(
+    bundles.map((b) => [b.name, { withSourceMaps: [] as number[], withoutSourceMaps: [] as number[] }]),
+  );
   for (let run = 0; run < runs; run++) {
-    samplesMs.withSourceMaps.push(importOnce(bundle, true));
-    samplesMs.withoutSourceMaps.push(importOnce(bundle, false));
+    for (const bundle of bundles) {
+      const into = samples.get(bundle.name) as ColdInit['samplesMs'];
+      into.withSourceMaps.push(importOnce(bundle, true));
+      into.withoutSourceMaps.push(importOnce(bundle, false));
+    }
   }
-  return {
-    withSourceMapsMs: round(median(samplesMs.withSourceMaps)),
-    withoutSourceMapsMs: round(median(samplesMs.withoutSourceMaps)),
-    samplesMs,
-  };
+  return new Map(
+    [...samples].map(([name, samplesMs]) => [
+      name,
+      {
+        withSourceMapsMs: round(median(samplesMs.withSourceMaps)),
+        withoutSourceMapsMs: round(median(samplesMs.withoutSourceMaps)),
+        samplesMs,
+      },
+    ]),
+  );
 }
 
 /** One fresh process importing the bundle; the first call of a run also warms the disk cache. */

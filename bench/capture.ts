@@ -1,16 +1,15 @@
 /**
- * One earn, one redeem and one authorizer call through the real handlers, under the probe: what
- * each operation costs in capacity units, and the exact transactions to replay as the raw baseline.
+ * One earn and one redeem through the real handler, under the probe, in the steady state (the
+ * container knows the key, so it rides in the BatchGet): what each operation costs in capacity
+ * units, and the exact BatchGetItem and TransactWriteItems to replay as the raw baseline.
  */
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { handler as authorizerHandler } from '../lambdas/handlers/authorizer.ts';
 import { handler as pointsHandler } from '../lambdas/handlers/points.ts';
 import type { HttpEvent } from '../lambdas/http/types.ts';
-import { buildAuthorizerEvent } from '../local/api-gateway.ts';
 import { capacityOf, type OperationCapacity } from './capacity.ts';
 import { attachProbe, type ProbedCall } from './probe.ts';
-import { type TransactionTemplate, templateOf } from './replay.ts';
+import { type ReadTemplate, readTemplateOf, type TransactionTemplate, templateOf } from './replay.ts';
 import {
   earnBodyFor,
   expectCreated,
@@ -24,14 +23,17 @@ import {
 export const orderRef = (series: string, n: number) => `ord-${series}-${String(n).padStart(6, '0')}`;
 
 export interface Captured {
-  capacity: { earn: OperationCapacity; redeem: OperationCapacity; authorizer: OperationCapacity };
+  capacity: { earn: OperationCapacity; redeem: OperationCapacity };
   templates: { earn: TransactionTemplate; redeem: TransactionTemplate };
+  reads: { earn: ReadTemplate; redeem: ReadTemplate };
 }
 
 export async function captureOperations(world: World, reader: DynamoDBClient): Promise<Captured> {
+  const memberId = world.probeMember;
+  // The container's first request with the key reads it alone (and records its use): not the steady state.
+  await created(pointsEvent(world, memberId, 'earn', earnBodyFor(orderRef('w', 0))), 'warm-up earn');
   const probe = attachProbe(world.store, reader);
   try {
-    const memberId = world.probeMember;
     // The calls the probe saw while `run` ran, with what `run` returned.
     const observe = async <T>(run: () => Promise<T>) => {
       const first = probe.calls.length;
@@ -54,28 +56,23 @@ export async function captureOperations(world: World, reader: DynamoDBClient): P
         'redeem',
       ),
     );
-    // The authorizer's steady state: a request after its key's use was recorded (at most once a minute).
-    const authorize = async () => {
-      const result = await authorizerHandler(authorizerEvent(world));
-      if (result.context.authenticated !== 'true') throw new Error('the authorizer rejected the admin key');
-    };
-    await authorize();
-    const authorizer = await observe(authorize);
-
     return {
       capacity: {
         earn: capacityOf(earn.calls),
         redeem: capacityOf(redeem.calls),
-        authorizer: capacityOf(authorizer.calls),
+      },
+      reads: {
+        earn: readTemplateOf(commandInput(earn.calls, 'BatchGetItemCommand'), memberId),
+        redeem: readTemplateOf(commandInput(redeem.calls, 'BatchGetItemCommand'), memberId),
       },
       templates: {
-        earn: templateOf(transactionOf(earn.calls), {
+        earn: templateOf(commandInput(earn.calls, 'TransactWriteItemsCommand'), {
           memberId,
           txnId: earn.result.transaction.id,
           idempotencyKey: earnKey,
           orderRef: earnRef,
         }),
-        redeem: templateOf(transactionOf(redeem.calls), {
+        redeem: templateOf(commandInput(redeem.calls, 'TransactWriteItemsCommand'), {
           memberId,
           txnId: redeem.result.redemption.transactionId,
           redemptionId: redeem.result.redemption.id,
@@ -94,15 +91,8 @@ async function created<Body>(event: HttpEvent, what: string): Promise<Body> {
   return JSON.parse(String(result.body)) as Body;
 }
 
-function transactionOf(calls: ProbedCall[]): Record<string, unknown> {
-  const call = calls.find((candidate) => candidate.command === 'TransactWriteItemsCommand');
-  if (!call) throw new Error('the operation sent no TransactWriteItems');
-  return call.input;
-}
-
-/** What API Gateway sends the authorizer for an earn request carrying a real (admin) key. */
-export function authorizerEvent(world: World) {
-  const event = pointsEvent(world, world.probeMember, 'earn', earnBodyFor(orderRef('a', 0)));
-  event.headers.authorization = `Bearer ${world.adminKey}`;
-  return buildAuthorizerEvent(event);
+function commandInput(calls: ProbedCall[], command: string): Record<string, unknown> {
+  const matching = calls.filter((candidate) => candidate.command === command);
+  if (matching.length !== 1) throw new Error(`the operation sent ${matching.length} ${command}, not one`);
+  return (matching[0] as ProbedCall).input;
 }

@@ -1,21 +1,25 @@
 /**
- * Latency of earn and redeem through the real handler (middy pipeline, service, DynamoDB) against
- * the raw TransactWriteItems of the same items, interleaved: each cycle runs one of each, the
+ * Latency of earn and redeem through the real handler (middy pipeline, authentication, service,
+ * DynamoDB) against a raw SDK sequence of the same two requests (the BatchGetItem, key included,
+ * then the TransactWriteItems of the same items), interleaved: each cycle runs one of each, the
  * order alternating, so drift in DynamoDB Local (JIT, GC, table growth) hits both series alike.
  * Calls are sequential, so none waits on another; members are taken round-robin from a pool, so a
  * member item is touched again only many cycles later.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { type DynamoDBClient, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetItemCommand,
+  type DynamoDBClient,
+  TransactWriteItemsCommand,
+} from '@aws-sdk/client-dynamodb';
 import { newId } from '../lambdas/domain/ids.ts';
-import { handler as authorizerHandler } from '../lambdas/handlers/authorizer.ts';
 import { handler as pointsHandler } from '../lambdas/handlers/points.ts';
 import { canonicalJson } from '../lambdas/http/middlewares/idempotency-key.ts';
 import { idempotencyScope, type RequestContext } from '../lambdas/services/context.ts';
 import { earnPoints } from '../lambdas/services/earn.ts';
 import type { Store } from '../lambdas/store/client.ts';
-import { authorizerEvent, orderRef } from './capture.ts';
-import { instantiate, type TransactionTemplate } from './replay.ts';
+import { orderRef } from './capture.ts';
+import { instantiate, instantiateRead, type ReadTemplate, type TransactionTemplate } from './replay.ts';
 import { median, round, type Summary, summarize, timed } from './stats.ts';
 import {
   earnBodyFor,
@@ -35,7 +39,6 @@ export interface PairResult {
 export interface LatencyResult {
   earn: PairResult;
   redeem: PairResult;
-  authorizer: Summary;
 }
 
 /** A measurement ready to run: its inputs are built, calling it times only the call itself. */
@@ -50,6 +53,7 @@ export async function measureLatency(
   world: World,
   raw: DynamoDBClient,
   templates: { earn: TransactionTemplate; redeem: TransactionTemplate },
+  reads: { earn: ReadTemplate; redeem: ReadTemplate },
   options: { warmup: number; iterations: number },
 ): Promise<LatencyResult> {
   const earn: Series = { handler: [], raw: [] };
@@ -58,11 +62,20 @@ export async function measureLatency(
 
   // Built at call time (the member's version is known only then), before the clock starts.
   const rawCall =
-    (template: TransactionTemplate, memberId: string, ids: Record<string, string>): Measure =>
+    (
+      read: ReadTemplate,
+      template: TransactionTemplate,
+      memberId: string,
+      ids: Record<string, string>,
+    ): Measure =>
     async () => {
       const version = rawVersions.get(memberId) ?? 0;
-      const command = new TransactWriteItemsCommand(instantiate(template, { ...ids, memberId }, version));
-      const { ms } = await timed(() => raw.send(command));
+      const get = new BatchGetItemCommand(instantiateRead(read, memberId));
+      const write = new TransactWriteItemsCommand(instantiate(template, { ...ids, memberId }, version));
+      const { ms } = await timed(async () => {
+        await raw.send(get);
+        await raw.send(write);
+      });
       rawVersions.set(memberId, version + 1);
       return ms;
     };
@@ -77,22 +90,18 @@ export async function measureLatency(
     await pair(
       handlerFirst,
       handlerCall(pointsEvent(world, handlerMember, 'earn', earnBodyFor(orderRef('h', cycle))), 'earn'),
-      rawCall(templates.earn, rawMember, { ...freshIds(), orderRef: orderRef('r', cycle) }),
+      rawCall(reads.earn, templates.earn, rawMember, { ...freshIds(), orderRef: orderRef('r', cycle) }),
       measured ? earn : undefined,
     );
     await pair(
       handlerFirst,
       handlerCall(pointsEvent(world, handlerMember, 'redemptions', redeemBody), 'redeem'),
-      rawCall(templates.redeem, rawMember, freshIds()),
+      rawCall(reads.redeem, templates.redeem, rawMember, freshIds()),
       measured ? redeem : undefined,
     );
   }
 
-  return {
-    earn: pairResult(earn),
-    redeem: pairResult(redeem),
-    authorizer: await measureAuthorizer(world, options),
-  };
+  return { earn: pairResult(earn), redeem: pairResult(redeem) };
 }
 
 function handlerCall(event: ReturnType<typeof pointsEvent>, what: string): Measure {
@@ -118,17 +127,6 @@ function pairResult(series: Series): PairResult {
   return { handler, raw, ratio: { p50: round(handler.p50 / raw.p50), p99: round(handler.p99 / raw.p99) } };
 }
 
-async function measureAuthorizer(world: World, options: { warmup: number; iterations: number }) {
-  const samples: number[] = [];
-  for (let i = 0; i < options.warmup + options.iterations; i++) {
-    const event = authorizerEvent(world);
-    const { ms, result } = await timed(() => authorizerHandler(event));
-    if (result.context.authenticated !== 'true') throw new Error('the authorizer rejected the admin key');
-    if (i >= options.warmup) samples.push(ms);
-  }
-  return summarize(samples);
-}
-
 export interface Breakdown {
   calls: number;
   /** Medians, ms. `other` is the call minus its DynamoDB sends (each timed around the whole SDK send). */
@@ -137,19 +135,17 @@ export interface Breakdown {
   service: { total: number; other: number };
   /** ≈ handler.other − service.other: middy, JSON parsing, zod, Idempotency-Key hashing, logging. */
   pipeline: number;
-  authorizer: { total: number; getItem: number; updateItem: number; updateFailedCondition: boolean };
 }
 
 /**
  * Where an earn's time goes, in a separate pass (its timing middleware must not tax the measured
  * series): per call, the time inside each DynamoDB send and the rest, for the handler and for the
- * service alone; and the authorizer's two requests.
+ * service alone.
  */
 export async function measureBreakdown(world: World, calls: number): Promise<Breakdown> {
   const timing = timeSends(world.store);
   try {
-    const earn = await earnBreakdown(world, timing, calls);
-    return { calls, ...earn, authorizer: await authorizerBreakdown(world, timing, calls) };
+    return { calls, ...(await earnBreakdown(world, timing, calls)) };
   } finally {
     timing.detach();
   }
@@ -186,22 +182,6 @@ async function earnBreakdown(world: World, timing: SendTiming, calls: number) {
     service: serviceMedians,
     pipeline: round(handlerMedians.other - serviceMedians.other),
   };
-}
-
-async function authorizerBreakdown(world: World, timing: SendTiming, calls: number) {
-  const authorizer = { total: [] as number[], getItem: [] as number[], updateItem: [] as number[] };
-  let updateFailedCondition = false;
-  for (let i = 0; i < calls; i++) {
-    const event = authorizerEvent(world);
-    timing.reset();
-    const { ms } = await timed(() => authorizerHandler(event));
-    const sends = timing.take();
-    authorizer.total.push(ms);
-    authorizer.getItem.push(sends.GetItemCommand ?? 0);
-    authorizer.updateItem.push(sends.UpdateItemCommand ?? 0);
-    updateFailedCondition ||= timing.failed().includes('UpdateItemCommand');
-  }
-  return { ...medians(authorizer), updateFailedCondition };
 }
 
 function medians<K extends string>(series: Record<K, number[]>): Record<K, number> {

@@ -1,5 +1,5 @@
 /**
- * The raw baseline: the very TransactWriteItems our code sent for one probe request, replayed
+ * The raw baseline: the very BatchGetItem and TransactWriteItems our code sent for one probe request, replayed
  * with fresh ids. The probe captured the marshalled input as it went on the wire; here its JSON
  * is a template in which the probe's own ids (member, transaction, redemption, idempotency key,
  * order reference) are swapped for fresh ones of the same length, so every item keeps its shape,
@@ -7,7 +7,11 @@
  * re-pointed at the new member. The baseline therefore pays for DynamoDB, HTTP and the SDK's
  * low-level client, and nothing of ours.
  */
-import type { AttributeValue, TransactWriteItemsCommandInput } from '@aws-sdk/client-dynamodb';
+import type {
+  AttributeValue,
+  BatchGetItemCommandInput,
+  TransactWriteItemsCommandInput,
+} from '@aws-sdk/client-dynamodb';
 import { keys, shardOf } from '../lambdas/store/keys.ts';
 
 /** The ids one request put into its items, by role. */
@@ -64,4 +68,24 @@ function retarget(items: TransactItems, memberId: string, version: number): void
     }
   }
   if (memberUpdates !== 1) throw new Error('expected one version-conditioned member update to retarget');
+}
+
+/** The read our code sent (member, program, partner, key…), with the probe member's id to swap. */
+export interface ReadTemplate {
+  json: string;
+  memberId: string;
+  keyCount: number;
+}
+
+export function readTemplateOf(input: Record<string, unknown>, memberId: string): ReadTemplate {
+  const json = JSON.stringify({ RequestItems: input.RequestItems });
+  if (!json.includes(memberId)) throw new Error('the captured BatchGetItem does not read the member');
+  const tables = Object.values(input.RequestItems as Record<string, { Keys: unknown[] }>);
+  return { json, memberId, keyCount: tables.reduce((total, table) => total + table.Keys.length, 0) };
+}
+
+/** The same read for another member (same id length, so the same request size). */
+export function instantiateRead(template: ReadTemplate, memberId: string): BatchGetItemCommandInput {
+  if (memberId.length !== template.memberId.length) throw new Error('member ids must have the same length');
+  return JSON.parse(template.json.replaceAll(template.memberId, memberId)) as BatchGetItemCommandInput;
 }

@@ -1,7 +1,7 @@
 /**
  * The data the benchmark runs against, created through the services (as the API would): the
- * program, a partner, a bootstrap admin key for the authorizer, and a pool of members for each
- * series. Imported only after run.ts has set the environment.
+ * program, a partner, its POS API key (which every earn and redeem authenticates), an admin key, and
+ * a pool of members for each series. Imported only after run.ts has set the environment.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
@@ -10,12 +10,12 @@ import { scopes } from '../lambdas/schemas/common.ts';
 import { createPartnerBody } from '../lambdas/schemas/partners.ts';
 import type { EarnBody, RedemptionBody } from '../lambdas/schemas/points.ts';
 import { defaultProgram } from '../lambdas/schemas/program.ts';
-import { ensureAdminKey } from '../lambdas/services/api-keys.ts';
+import { ensureAdminKey, generateApiKey, newApiKeyRecord } from '../lambdas/services/api-keys.ts';
 import type { RequestContext } from '../lambdas/services/context.ts';
 import { enrolMember } from '../lambdas/services/members.ts';
 import { createPartner } from '../lambdas/services/partners.ts';
 import { replaceProgram } from '../lambdas/services/program.ts';
-import type { Principal } from '../lambdas/store/api-key-store.ts';
+import { createApiKey, type Principal } from '../lambdas/store/api-key-store.ts';
 import { type Store, storeFromEnv } from '../lambdas/store/client.ts';
 import { buildHttpEvent, lambdaContext } from '../local/api-gateway.ts';
 
@@ -26,6 +26,8 @@ export interface World {
   store: Store;
   /** The caller of earn/redeem: a partner POS key, the common production caller. */
   principal: Principal;
+  /** That key's secret, sent as `Authorization: Bearer` (the handler reads its item). */
+  partnerKey: string;
   adminKey: string;
   /** Members for the handler's calls, and others for the raw transactions (which track versions). */
   handlerMembers: string[];
@@ -54,6 +56,13 @@ export async function createWorld(membersPerSeries: number): Promise<World> {
 
   const adminKey = `lk_${randomBytes(32).toString('base64url')}`;
   await ensureAdminKey(store, adminKey, new Date().toISOString());
+  const partnerKey = generateApiKey();
+  const keyRecord = newApiKeyRecord(
+    partnerKey,
+    { name: 'Bench Mart POS', role: 'partner', partnerId: PARTNER_ID, scopes: [...scopes] },
+    new Date().toISOString(),
+  );
+  await createApiKey(store, keyRecord);
 
   let enrolled = 0;
   const enrol = async () => {
@@ -69,12 +78,8 @@ export async function createWorld(membersPerSeries: number): Promise<World> {
   const members = await inParallel(2 * membersPerSeries + 1, 8, enrol);
   return {
     store,
-    principal: {
-      keyId: 'key_bench_partner',
-      role: 'partner',
-      partnerId: PARTNER_ID,
-      scopes: [...scopes],
-    },
+    principal: { keyId: keyRecord.id, role: 'partner', partnerId: PARTNER_ID, scopes: keyRecord.scopes },
+    partnerKey,
     adminKey,
     handlerMembers: members.slice(0, membersPerSeries),
     rawMembers: members.slice(membersPerSeries, 2 * membersPerSeries),
@@ -107,7 +112,7 @@ export const earnBodyFor = (orderRef: string): EarnBody => ({
 
 export const redeemBody: RedemptionBody = { points: 1 };
 
-/** The API Gateway v2 event of a point-moving POST, as the gateway hands it over after the authorizer. */
+/** The API Gateway v2 event of a point-moving POST by the partner's POS key, as the gateway hands it over. */
 export function pointsEvent(
   world: World,
   memberId: string,
@@ -123,7 +128,7 @@ export function pointsEvent(
       url: path,
       headers: {
         host: 'api.example.com',
-        authorization: 'Bearer lk_not-read-by-the-handler',
+        authorization: `Bearer ${world.partnerKey}`,
         'content-type': 'application/json',
         'content-length': String(payload.length),
         'idempotency-key': idempotencyKey,
@@ -134,7 +139,6 @@ export function pointsEvent(
     },
     `POST /v1/members/{memberId}/${action}`,
     { memberId },
-    { authenticated: 'true', principal: JSON.stringify(world.principal) },
   );
 }
 

@@ -1,7 +1,6 @@
 import * as cdk from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
-import * as authorizers from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -16,6 +15,7 @@ import {
   routes,
 } from '../lambdas/routes/manifest.ts';
 import { siteFiles } from '../lambdas/site/files.ts';
+import { keys } from '../lambdas/store/keys.ts';
 import { HandlerFunction } from './handler-function.ts';
 import { acknowledgeTableIndexWildcard, acknowledgeXRayWildcard } from './nag.ts';
 
@@ -26,21 +26,23 @@ export interface LoyaltyHttpApiProps {
   logRemovalPolicy?: cdk.RemovalPolicy;
 }
 
+/** The partition of the API key records, whose `lastUsedAt` every authenticated request may set. */
+const API_KEY_RECORDS = keys.apiKeysPartition();
+
 /** `apiKeys` → `api-keys.ts`: the handler module of a route group. */
 export const handlerFileOf = (group: RouteGroupName) =>
   `${group.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}.ts`;
 
 /**
  * The HTTP API built from the route manifest: one function per route group, one route per
- * manifest entry, a Lambda authorizer on every non-public route and a `$default` route that
- * answers 404/405 as problem+json.
+ * manifest entry and a `$default` route that answers 404/405 as problem+json. There is no Lambda
+ * authorizer: each handler authenticates the API key itself (decisions §51).
  */
 export class LoyaltyHttpApi extends Construct {
   readonly api: apigwv2.HttpApi;
   readonly stage: apigwv2.HttpStage;
   /** The function of each route group. */
   readonly groupFunctions: Record<RouteGroupName, lambda.IFunction>;
-  readonly authorizerFunction: lambda.IFunction;
   readonly fallbackFunction: lambda.IFunction;
 
   constructor(scope: Construct, id: string, props: LoyaltyHttpApiProps) {
@@ -74,7 +76,6 @@ export class LoyaltyHttpApi extends Construct {
             status: '$context.status',
             latencyMs: '$context.responseLatency',
             integrationLatencyMs: '$context.integrationLatency',
-            authorizerError: '$context.authorizer.error',
             integrationError: '$context.integrationErrorMessage',
           }),
         ),
@@ -96,7 +97,18 @@ export class LoyaltyHttpApi extends Construct {
       });
       if (!('noData' in spec && spec.noData)) {
         if (spec.writes) table.grantReadWriteData(handler.function);
-        else table.grantReadData(handler.function);
+        else {
+          table.grantReadData(handler.function);
+          // A read-only group still records when a key was last used: UpdateItem on the key
+          // records' partition only (the handlers authenticate, decisions §51).
+          handler.role.addToPrincipalPolicy(
+            new iam.PolicyStatement({
+              actions: ['dynamodb:UpdateItem'],
+              resources: [table.tableArn],
+              conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [API_KEY_RECORDS] } },
+            }),
+          );
+        }
         acknowledgeTableIndexWildcard(handler.role, table);
       }
       acknowledgeXRayWildcard(handler.role);
@@ -104,40 +116,15 @@ export class LoyaltyHttpApi extends Construct {
     }
     this.groupFunctions = groupFunctions;
 
-    // The authorizer reads the key item and records its last use: exactly GetItem and UpdateItem on
-    // the table itself (no index access, so no `index/*` wildcard).
-    const authorizer = new HandlerFunction(this, 'Authorizer', {
-      entry: 'authorizer.ts',
-      description: 'Lambda authorizer: resolves the bearer API key to a principal',
-      ...common,
-    });
-    authorizer.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-        resources: [table.tableArn],
-      }),
-    );
-    acknowledgeXRayWildcard(authorizer.role);
-    this.authorizerFunction = authorizer.function;
-
     const fallback = new HandlerFunction(this, 'Fallback', {
       entry: 'fallback.ts',
       description: 'The $default route: 404 or 405 as problem+json',
+      // Its paths and methods (405's Allow) come from the OpenAPI document, not the manifest's schemas.
+      copyFiles: { 'openapi.json': 'docs/openapi.json' },
       ...common,
     });
     acknowledgeXRayWildcard(fallback.role);
     this.fallbackFunction = fallback.function;
-
-    // No result cache (TTL 0): a revoked key must fail on its very next request. No identity
-    // source either: with one, API Gateway itself answers 401 with a fixed body when the header is
-    // missing, while we want the handlers' problem+json. API Gateway allows an empty identity
-    // source only when caching is off, and CDK passes `[]` through unchanged.
-    const lambdaAuthorizer = new authorizers.HttpLambdaAuthorizer('ApiKeyAuthorizer', authorizer.function, {
-      authorizerName: 'api-key',
-      responseTypes: [authorizers.HttpLambdaResponseType.SIMPLE],
-      resultsCacheTtl: cdk.Duration.seconds(0),
-      identitySource: [],
-    });
 
     const integrationOf = new Map<RouteGroupName, integrations.HttpLambdaIntegration>();
     for (const route of routes as readonly RouteSpec[]) {
@@ -153,14 +140,14 @@ export class LoyaltyHttpApi extends Construct {
         httpApi: this.api,
         routeKey: apigwv2.HttpRouteKey.with(route.path, apigwv2.HttpMethod[route.method]),
         integration,
-        ...(route.access === 'public' ? {} : { authorizer: lambdaAuthorizer }),
       });
-      if (route.access === 'public') {
-        cdk.Validations.of(httpRoute).acknowledge({
-          id: 'AwsSolutions-APIG4',
-          reason: `${route.method} ${route.path} is public by design (manifest access: 'public').`,
-        });
-      }
+      cdk.Validations.of(httpRoute).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          route.access === 'public'
+            ? `${route.method} ${route.path} is public by design (manifest access: 'public').`
+            : `${route.method} ${route.path} is authenticated by its handler: the bearer API key's item is read strongly consistently on every request (no gateway authorizer, decisions §51).`,
+      });
     }
 
     const defaultRoute = new apigwv2.HttpRoute(this, 'RouteDefault', {

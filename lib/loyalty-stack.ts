@@ -73,9 +73,9 @@ export class LoyaltyStack extends cdk.Stack {
       api: this.httpApi.api,
       table: this.table.table,
       throttleWatched: {
-        authorizer: this.httpApi.authorizerFunction,
         points: groups.points,
         members: groups.members,
+        reports: groups.reports,
         rewards: groups.rewards,
         subscriptions: groups.subscriptions,
         campaigns: groups.campaigns,

@@ -1,12 +1,12 @@
 /**
  * Turns a Node HTTP request into the API Gateway HTTP API events (payload format 2.0) that the
  * Lambda handlers receive on AWS, so the local server runs exactly the deployed code path:
- * route match → Lambda authorizer → route group handler.
+ * route match → route group handler (which authenticates the key itself).
  */
 import { randomUUID } from 'node:crypto';
-import type { APIGatewayRequestAuthorizerEventV2, Context } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { decodeUtf8 } from '../lambdas/http/strict-json.ts';
-import type { AuthorizerContext, HttpEvent } from '../lambdas/http/types.ts';
+import type { HttpEvent } from '../lambdas/http/types.ts';
 
 export interface IncomingHttpRequest {
   method: string;
@@ -29,7 +29,6 @@ export function buildHttpEvent(
   request: IncomingHttpRequest,
   routeKey: string,
   pathParameters: Record<string, string> | undefined,
-  authorizer: AuthorizerContext | undefined,
 ): HttpEvent {
   const url = new URL(request.url, 'http://localhost');
   // Bytes that are not valid UTF-8 travel base64-encoded, as API Gateway sends binary bodies: decoding
@@ -66,27 +65,8 @@ export function buildHttpEvent(
       stage: '$default',
       time: now.toUTCString(),
       timeEpoch: now.getTime(),
-      authorizer: authorizer ? { lambda: authorizer } : undefined,
     },
   } as HttpEvent;
-}
-
-export function buildAuthorizerEvent(event: HttpEvent): APIGatewayRequestAuthorizerEventV2 {
-  return {
-    version: '2.0',
-    type: 'REQUEST',
-    routeArn: `arn:aws:execute-api:local:local:local/$default/${event.routeKey.replace(' ', '')}`,
-    identitySource: [],
-    routeKey: event.routeKey,
-    rawPath: event.rawPath,
-    rawQueryString: event.rawQueryString,
-    cookies: [],
-    headers: event.headers as Record<string, string>,
-    queryStringParameters: (event.queryStringParameters ?? {}) as Record<string, string>,
-    pathParameters: (event.pathParameters ?? {}) as Record<string, string>,
-    stageVariables: {},
-    requestContext: event.requestContext as unknown as APIGatewayRequestAuthorizerEventV2['requestContext'],
-  };
 }
 
 /** A Lambda context good enough for middy (it reads the remaining time). */

@@ -1,28 +1,20 @@
 /**
- * The local API: a Node HTTP server that routes with the manifest and invokes the same authorizer
- * and route-group handlers Lambda runs, over DynamoDB Local. Used by `npm start` and the e2e tests.
+ * The local API: a Node HTTP server that routes with the manifest and invokes the same route-group
+ * handlers Lambda runs, over DynamoDB Local. Used by `npm start` and the e2e tests.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { AuthorizerContext, HttpEvent } from '../lambdas/http/types.ts';
+import type { HttpEvent } from '../lambdas/http/types.ts';
 import { matchPath, type RouteGroupName, routeGroups, routeKeyOf } from '../lambdas/routes/manifest.ts';
-import {
-  buildAuthorizerEvent,
-  buildHttpEvent,
-  type IncomingHttpRequest,
-  lambdaContext,
-} from './api-gateway.ts';
+import { buildHttpEvent, type IncomingHttpRequest, lambdaContext } from './api-gateway.ts';
 
 /** Lambda's synchronous payload limit; the handlers themselves refuse bodies over 1 MB. */
 const MAX_REQUEST_BYTES = 6 * 1024 * 1024;
 
 type HttpHandler = (event: HttpEvent, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
-type AuthorizerHandler = (
-  event: ReturnType<typeof buildAuthorizerEvent>,
-) => Promise<{ context?: AuthorizerContext }>;
 
 export interface LocalServer {
   url: string;
@@ -73,23 +65,13 @@ async function invoke(request: IncomingHttpRequest): Promise<APIGatewayProxyStru
   const path = new URL(request.url, 'http://localhost').pathname;
   const match = matchPath(path).find(({ route }) => route.method === request.method);
   if (!match) {
-    const event = buildHttpEvent(request, '$default', undefined, undefined);
+    const event = buildHttpEvent(request, '$default', undefined);
     const fallback = await loadHandler('fallback');
     return (await fallback(event, lambdaContext('fallback', event.requestContext.requestId))) as never;
   }
   const { route, params } = match;
   const routeKey = routeKeyOf(route);
-  let event = buildHttpEvent(request, routeKey, Object.keys(params).length ? params : undefined, undefined);
-  if (route.access !== 'public') {
-    const authorizer = (await loadHandler('authorizer')) as unknown as AuthorizerHandler;
-    const decision = await authorizer(buildAuthorizerEvent(event));
-    event = buildHttpEvent(
-      request,
-      routeKey,
-      event.pathParameters as Record<string, string>,
-      decision.context,
-    );
-  }
+  const event = buildHttpEvent(request, routeKey, Object.keys(params).length ? params : undefined);
   const entry = routeGroups[route.group as RouteGroupName].entry;
   const handler = await loadHandler(entry);
   return (await handler(event, lambdaContext(entry, event.requestContext.requestId))) as never;

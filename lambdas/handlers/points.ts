@@ -1,5 +1,6 @@
 import { createRouteGroup, type Operation } from '../http/route-group.ts';
 import type { OperationsOf } from '../routes/manifest.ts';
+import { pointsRoutes } from '../routes/points.ts';
 import { recordActivity } from '../services/activities.ts';
 import { adjustPoints } from '../services/adjustments.ts';
 import { earnPoints } from '../services/earn.ts';
@@ -30,4 +31,4 @@ export const pointsOperations = {
   listTransactions: (input, ctx) => listTransactions(ctx, input.params.memberId, input.query),
 } satisfies Record<OperationsOf<'points'>, Operation>;
 
-export const handler = createRouteGroup('points', pointsOperations);
+export const handler = createRouteGroup(pointsRoutes, pointsOperations);

@@ -1,5 +1,6 @@
 import { createRouteGroup, type Operation } from '../http/route-group.ts';
 import type { OperationsOf } from '../routes/manifest.ts';
+import { subscriptionsRoutes } from '../routes/subscriptions.ts';
 import {
   cancelSubscription,
   changePlan,
@@ -27,4 +28,4 @@ export const subscriptionOperations = {
   cancelSubscription: (input, ctx) => cancelSubscription(ctx, input.params.subscriptionId, input.body),
 } satisfies Record<OperationsOf<'subscriptions'>, Operation>;
 
-export const handler = createRouteGroup('subscriptions', subscriptionOperations);
+export const handler = createRouteGroup(subscriptionsRoutes, subscriptionOperations);

@@ -2,7 +2,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { currentTime } from '../config/clock.ts';
 import { NotFoundError } from '../domain/errors.ts';
-import { type OperationsOf, type RouteGroupName, routeKeyOf, routesOfGroup } from '../routes/manifest.ts';
+import { type RouteSpec, routeKeyOf } from '../routes/spec.ts';
 import type { RequestContext, UseCaseResponse } from '../services/context.ts';
 import type { Principal } from '../store/api-key-store.ts';
 import { type Store, storeFromEnv } from '../store/client.ts';
@@ -37,14 +37,15 @@ export interface RouteGroupOptions {
 /**
  * The Lambda handler of one route group: a middy stack (request id and logging, problem+json
  * errors, auth, JSON body, zod validation, Idempotency-Key) around a dispatch on the route key.
- * Handlers modules only list their operations; everything HTTP lives here.
+ * Handler modules pass their group's routes (`routes/<group>.ts`, not the whole manifest, so each
+ * function bundles only its own schemas) and list their operations; everything HTTP lives here.
  */
-export function createRouteGroup<G extends RouteGroupName>(
-  group: G,
-  operations: Record<OperationsOf<G>, Operation>,
+export function createRouteGroup<R extends RouteSpec>(
+  groupRoutes: readonly R[],
+  operations: Record<R['operationId'], Operation>,
   options: RouteGroupOptions = {},
 ) {
-  const routes = new Map(routesOfGroup(group).map((route) => [routeKeyOf(route), route]));
+  const routes = new Map<string, RouteSpec>(groupRoutes.map((route) => [routeKeyOf(route), route]));
   const store = options.store ?? storeFromEnv;
   const clock = options.clock ?? currentTime;
   const table = operations as Record<string, Operation>;
@@ -65,6 +66,7 @@ export function createRouteGroup<G extends RouteGroupName>(
       now: clock().toISOString(),
       deadline: Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS,
       ...(internal.idempotency ? { idempotency: internal.idempotency } : {}),
+      ...(internal.keyCheck ? { keyCheck: internal.keyCheck } : {}),
     });
     return jsonResult(result.status, result.body, {
       ...(result.replayed ? { 'idempotent-replayed': 'true' } : {}),
@@ -83,7 +85,7 @@ export function createRouteGroup<G extends RouteGroupName>(
         states.set(request.event, request.internal);
       },
     })
-    .use(authenticate())
+    .use(authenticate(store, clock))
     .use(jsonBody())
     .use(validateInput())
     .use(idempotencyKey())

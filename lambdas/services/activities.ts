@@ -35,7 +35,7 @@ export async function recordActivity(
   const txnId = newId('txn', Date.parse(ctx.now));
   return commitMemberChange(ctx, {
     memberId,
-    load: () => loadPointsContext(ctx.store, { memberId, partnerId }),
+    load: () => loadPointsContext(ctx, { memberId, partnerId }),
     plan: ({ member, program, partner }) => {
       assertPartnerActive(partner, partnerId);
       const points = ownValue(program.activityRules, body.type);

@@ -19,7 +19,7 @@ export async function adjustPoints(
   const txnId = newId('txn', Date.parse(ctx.now));
   return commitMemberChange(ctx, {
     memberId,
-    load: () => loadPointsContext(ctx.store, { memberId, partnerId: null }),
+    load: () => loadPointsContext(ctx, { memberId, partnerId: null }),
     plan: ({ member, program }) => {
       const applied = applyAdjustment(member.points, body.points, ctx.now, program);
       return {

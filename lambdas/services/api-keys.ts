@@ -76,7 +76,7 @@ export async function listKeys(ctx: RequestContext, query: { limit: number; curs
   return respond(200, await listApiKeys(ctx.store, query.limit, query.cursor));
 }
 
-/** Revocation is immediate (the authorizer reads the key item strongly consistently) and idempotent. */
+/** Revocation is immediate (every request reads the key item strongly consistently) and idempotent. */
 export async function revokeKey(ctx: RequestContext, keyId: string): Promise<UseCaseResponse> {
   for (let attempt = 1; ; attempt++) {
     const record = await getApiKeyRecord(ctx.store, keyId);
@@ -87,7 +87,7 @@ export async function revokeKey(ctx: RequestContext, keyId: string): Promise<Use
       const { hash: _hash, ...view } = record;
       return respond(200, { ...view, revokedAt: ctx.now });
     } catch (error) {
-      // A concurrent revocation won (read again: it is revoked), or the authorizer recording the
+      // A concurrent revocation won (read again: it is revoked), or a request recording the
       // key's use collided with us on AWS (TransactionConflict): try again, briefly.
       if (!(error instanceof TransactionCancelledError) || attempt === 5 || !withinDeadline(ctx)) throw error;
       if (error.isConflict) await jitter(attempt);

@@ -1,11 +1,17 @@
 import type { Principal } from '../store/api-key-store.ts';
 import type { Store } from '../store/client.ts';
 import type { IdempotencyRequest, StoredResponse } from '../store/idempotency.ts';
+import type { KeyCheck } from './authentication.ts';
 
 /** Everything a use case needs about the request, resolved by the HTTP middlewares. */
 export interface RequestContext {
   store: Store;
   principal: Principal;
+  /**
+   * The caller's key, when it is read with the use case's first BatchGet (loadPointsContext): it
+   * must be verified before anything is written or answered.
+   */
+  keyCheck?: KeyCheck;
   /** Present when the caller sent an Idempotency-Key. */
   idempotency?: IdempotencyRequest;
   /** The request's clock reading (ISO 8601 UTC): one value for the whole use case. */

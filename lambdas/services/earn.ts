@@ -79,7 +79,7 @@ export async function earnPoints(
       );
       const budgeted = campaigns.filter((record) => record.shards > 0);
       // The member's own shard of each budget comes with the member, in the same BatchGet.
-      const loaded = await loadPointsContext(ctx.store, {
+      const loaded = await loadPointsContext(ctx, {
         memberId,
         partnerId,
         subscription: true,

@@ -28,7 +28,7 @@ export async function eraseMember(ctx: RequestContext, memberId: string): Promis
     { ...ctx, idempotency: undefined },
     {
       memberId,
-      load: () => loadPointsContext(ctx.store, { memberId, partnerId: null, subscription: true }),
+      load: () => loadPointsContext(ctx, { memberId, partnerId: null, subscription: true }),
       plan: ({ member, subscription, program }) => {
         const membership = endSubscriptionOfErased(ctx, memberId, subscription, program);
         const items: TransactItem[] = [];

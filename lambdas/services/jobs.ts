@@ -331,7 +331,7 @@ async function processMember(
           memberId,
           settleAt: asOf,
           // The run's program, read once: a job does not read it again for every member.
-          load: () => loadPointsContext(ctx.store, { memberId, partnerId: null }, run.program),
+          load: () => loadPointsContext(ctx, { memberId, partnerId: null }, run.program),
           plan: ({ member, program }): MemberChangePlan => {
             const { points, events } = (pass.step as Step)(member.points, asOf, program, memberId);
             return { points, status: 200, ...(events ? { events } : {}) };

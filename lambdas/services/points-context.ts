@@ -1,7 +1,6 @@
 import { ForbiddenError, ValidationError } from '../domain/errors.ts';
 import type { Partner } from '../schemas/partners.ts';
 import type { Principal } from '../store/api-key-store.ts';
-import type { Store } from '../store/client.ts';
 import { keys } from '../store/keys.ts';
 import { batchGet, type MemberRecord, memberFromItem } from '../store/member-store.ts';
 import { partnerFromItem } from '../store/partner-store.ts';
@@ -9,8 +8,12 @@ import { type ProgramRecord, programFromItem } from '../store/program-store.ts';
 import { type RedemptionRecord, redemptionFromItem } from '../store/redemption-store.ts';
 import { type RewardRecord, rewardFromItem } from '../store/reward-store.ts';
 import { type SubscriptionRecord, subscriptionFromItem } from '../store/subscription-store.ts';
+import type { RequestContext } from './context.ts';
 
-/** What a point-moving use case reads before it plans: one BatchGetItem, strongly consistent. */
+/**
+ * What a point-moving use case reads before it plans: one BatchGetItem, strongly consistent (with
+ * the caller's API key when the request left it to this read).
+ */
 export interface PointsContext {
   member: MemberRecord | undefined;
   program: ProgramRecord;
@@ -44,7 +47,7 @@ export interface PointsContextKeys {
  * working through many members), is not read again.
  */
 export async function loadPointsContext(
-  store: Store,
+  ctx: Pick<RequestContext, 'store' | 'keyCheck'>,
   wanted: PointsContextKeys,
   program?: ProgramRecord,
 ): Promise<PointsContext> {
@@ -59,10 +62,14 @@ export async function loadPointsContext(
     subscription: wanted.subscription ? keys.memberSubscription(wanted.memberId) : undefined,
   };
   const extra = wanted.extra ?? [];
-  const found = await batchGet(store, [
+  // The caller's API key, when the request left it to this read (authentication.ts).
+  const keyCheck = ctx.keyCheck?.read === false ? ctx.keyCheck : undefined;
+  const found = await batchGet(ctx.store, [
     ...Object.values(requested).filter((key) => key !== undefined),
     ...extra,
+    ...(keyCheck ? [keyCheck.key] : []),
   ]);
+  keyCheck?.verify(found.get(`${keyCheck.key.pk}|${keyCheck.key.sk}`));
   const get = (key: { pk: string; sk: string } | undefined) =>
     key ? found.get(`${key.pk}|${key.sk}`) : undefined;
   const map = <T>(key: { pk: string; sk: string } | undefined, of: (item: Record<string, unknown>) => T) => {

@@ -33,7 +33,7 @@ export async function redeemPoints(
 
   return commitMemberChange(ctx, {
     memberId,
-    load: () => loadPointsContext(ctx.store, { memberId, partnerId, rewardId: body.rewardId }),
+    load: () => loadPointsContext(ctx, { memberId, partnerId, rewardId: body.rewardId }),
     plan: ({ member, program, partner, reward }) => {
       assertPartnerActive(partner, partnerId);
       const rewardItems = body.rewardId ? rewardPart(ctx, body.rewardId, reward, partnerId) : undefined;

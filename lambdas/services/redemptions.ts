@@ -65,7 +65,7 @@ async function changeRedemption(
   return commitMemberChange(ctx, {
     memberId: change.memberId,
     load: () =>
-      loadPointsContext(ctx.store, { memberId: change.memberId, partnerId: change.partnerId, redemptionId }),
+      loadPointsContext(ctx, { memberId: change.memberId, partnerId: change.partnerId, redemptionId }),
     plan: (loaded) => plan(loaded, change),
   });
 }

@@ -96,7 +96,7 @@ async function reverseEarn(
   const txnId = newId('txn', Date.parse(ctx.now));
   return commitMemberChange(ctx, {
     memberId,
-    load: () => loadPointsContext(ctx.store, { memberId, partnerId, order: { partnerId, orderRef } }),
+    load: () => loadPointsContext(ctx, { memberId, partnerId, order: { partnerId, orderRef } }),
     plan: ({ member, program, order }) => {
       if (!order) throw new NotFoundError(`No earn for order ${orderRef} at partner ${partnerId}.`);
       const before = orderReversalsOf(order);

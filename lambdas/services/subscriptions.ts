@@ -152,7 +152,7 @@ async function loadSubscriptionContext(
   known?: { program: ProgramRecord; plans: Map<string, Plan> },
 ): Promise<SubscriptionContext> {
   const [loaded, plans] = await Promise.all([
-    loadPointsContext(ctx.store, { memberId, partnerId, subscription: true }, known?.program),
+    loadPointsContext(ctx, { memberId, partnerId, subscription: true }, known?.program),
     known ? known.plans : allPlans(ctx.store),
   ]);
   return { ...loaded, plans };

@@ -27,7 +27,7 @@ export async function transferPoints(
   const inId = newId('txn', now);
   return commitMemberChange(ctx, {
     memberId,
-    load: () => loadPointsContext(ctx.store, { memberId, partnerId, counterpartId: body.toMemberId }),
+    load: () => loadPointsContext(ctx, { memberId, partnerId, counterpartId: body.toMemberId }),
     plan: ({ member, counterpart, program, partner }) => {
       if (!program.transfersEnabled)
         throw new ForbiddenError('This program does not allow transfers between members.');

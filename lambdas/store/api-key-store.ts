@@ -7,7 +7,7 @@ import { keys } from './keys.ts';
 import { listPartition } from './pagination.ts';
 import { type TransactItem, transactWrite } from './transactions.ts';
 
-/** What a request is allowed to do, as resolved by the authorizer from its key. */
+/** What a request is allowed to do, as resolved from its key. */
 export interface Principal {
   keyId: string;
   role: Role;
@@ -34,7 +34,7 @@ export function apiKeyViewOf(item: Record<string, unknown> | ApiKeyView): ApiKey
   };
 }
 
-/** The two items of a new key: the hash-keyed one the authorizer reads, and the listing record. */
+/** The two items of a new key: the hash-keyed one each request reads, and the listing record. */
 export function putNewApiKey(store: Store, record: ApiKeyRecord): TransactItem[] {
   // lastUsedAt and revokedAt are absent until set: conditions test them with attribute_not_exists.
   const { hash, lastUsedAt: _lastUsedAt, revokedAt: _revokedAt, ...view } = record;
@@ -67,18 +67,31 @@ export async function createApiKey(store: Store, record: ApiKeyRecord): Promise<
   await transactWrite(store, putNewApiKey(store, record));
 }
 
+/** The principal a key's hash-keyed item grants; `undefined` for a missing or revoked key. */
+export function principalFromKeyItem(item: Record<string, unknown> | undefined): Principal | undefined {
+  if (!item || item.revokedAt) return undefined;
+  return {
+    keyId: String(item.keyId),
+    role: item.role as Role,
+    partnerId: (item.partnerId as string | null) ?? null,
+    scopes: (item.scopes as Scope[]) ?? [],
+  };
+}
+
 /** The principal for a key hash; `undefined` for unknown or revoked keys. Strongly consistent, so revocation is immediate. */
 export async function findPrincipal(store: Store, hash: string): Promise<Principal | undefined> {
+  return principalFromKeyItem(await readApiKeyItem(store, keys.apiKeyByHash(hash)));
+}
+
+/** A key's hash-keyed item as it is now (strongly consistent). */
+export async function readApiKeyItem(
+  store: Store,
+  key: { pk: string; sk: string },
+): Promise<Record<string, unknown> | undefined> {
   const { Item } = await store.db.send(
-    new GetCommand({ TableName: store.tableName, Key: keys.apiKeyByHash(hash), ConsistentRead: true }),
+    new GetCommand({ TableName: store.tableName, Key: key, ConsistentRead: true }),
   );
-  if (!Item || Item.revokedAt) return undefined;
-  return {
-    keyId: String(Item.keyId),
-    role: Item.role as Role,
-    partnerId: (Item.partnerId as string | null) ?? null,
-    scopes: (Item.scopes as Scope[]) ?? [],
-  };
+  return Item;
 }
 
 export async function getApiKeyRecord(store: Store, keyId: string): Promise<ApiKeyRecord | undefined> {
@@ -101,7 +114,7 @@ export function listApiKeys(
   );
 }
 
-/** Mark both items revoked in one transaction; the authorizer refuses the key from then on. */
+/** Mark both items revoked in one transaction; the next request with the key is refused. */
 export async function revokeApiKey(store: Store, record: ApiKeyRecord, now: string): Promise<void> {
   const update = (key: Record<string, string>): TransactItem => ({
     Update: {

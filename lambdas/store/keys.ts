@@ -12,7 +12,7 @@ export const keys = {
   partnersPartition: () => 'PARTNERS',
   partnerSkPrefix: () => 'PARTNER#',
 
-  /** What the authorizer reads: the key's SHA-256, never the key itself. */
+  /** What authentication reads: the key's SHA-256, never the key itself. */
   apiKeyByHash: (hash: string) => ({ pk: `APIKEY#${hash}`, sk: 'APIKEY' }),
   /** Listing item, keyed by public id, so DELETE /v1/api-keys/{id} is a strongly consistent read. */
   apiKeyRecord: (keyId: string) => ({ pk: 'APIKEYS', sk: `KEY#${keyId}` }),

@@ -17,9 +17,13 @@ import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TooManyConcurrentUpdatesError } from '../../lambdas/domain/errors.ts';
 import { pointsOperations } from '../../lambdas/handlers/points.ts';
 import { createRouteGroup } from '../../lambdas/http/route-group.ts';
+import { pointsRoutes } from '../../lambdas/routes/points.ts';
+import { scopes } from '../../lambdas/schemas/common.ts';
+import { generateApiKey, newApiKeyRecord } from '../../lambdas/services/api-keys.ts';
 import { earnPoints } from '../../lambdas/services/earn.ts';
 import { listTransactions } from '../../lambdas/services/history.ts';
 import { enrolMember } from '../../lambdas/services/members.ts';
+import { createApiKey } from '../../lambdas/store/api-key-store.ts';
 import type { Store } from '../../lambdas/store/client.ts';
 import { buildHttpEvent, lambdaContext } from '../../local/api-gateway.ts';
 import { admin, contextFor, parse, partnerPrincipal } from '../support/fixtures.ts';
@@ -35,6 +39,8 @@ let real: Store;
 let faulty: Store;
 let mock: ReturnType<typeof mockClient>;
 const grocer = partnerPrincipal('grocer');
+/** A real partner key of grocer's, which the handler authenticates through the faulty store. */
+const grocerKey = generateApiKey();
 
 beforeAll(async () => {
   real = await createTestStore('faults');
@@ -45,6 +51,14 @@ beforeAll(async () => {
     }),
   };
   await createTestPartner(real, 'grocer');
+  await createApiKey(
+    real,
+    newApiKeyRecord(
+      grocerKey,
+      { name: 'grocer', role: 'partner', partnerId: 'grocer', scopes: [...scopes] },
+      new Date().toISOString(),
+    ),
+  );
   mock = mockClient(faulty.db);
 });
 
@@ -100,7 +114,7 @@ describe('fault injection', () => {
   /** The points handler over the faulty store, invoked with an earn as API Gateway would. */
   async function earnThroughHandler() {
     const memberId = parse(await enrolMember(contextFor(real, admin), {})).id;
-    const handler = createRouteGroup('points', pointsOperations, { store: () => faulty });
+    const handler = createRouteGroup(pointsRoutes, pointsOperations, { store: () => faulty });
     const event = buildHttpEvent(
       {
         method: 'POST',
@@ -111,8 +125,8 @@ describe('fault injection', () => {
       },
       'POST /v1/members/{memberId}/earn',
       { memberId },
-      { authenticated: 'true', principal: JSON.stringify(grocer) },
     );
+    event.headers.authorization = `Bearer ${grocerKey}`;
     const result = await handler(event, lambdaContext('points', event.requestContext.requestId));
     expect(result.headers['content-type']).toBe('application/problem+json');
     expect(result.headers['x-request-id']).toBe(event.requestContext.requestId);

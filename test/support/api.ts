@@ -119,7 +119,7 @@ function checkDocumented(method: string, url: string, status: number, headers: H
 }
 
 /**
- * The real local server (same routing, authorizer and handlers as `npm start`) on a random port,
+ * The real local server (same routing and handlers as `npm start`) on a random port,
  * over a fresh table in the run's DynamoDB Local, with a bootstrap admin key.
  */
 export async function startTestApi(): Promise<TestApi> {

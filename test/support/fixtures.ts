@@ -41,7 +41,7 @@ export function contextFor(
 
 /**
  * Every item in the table, for asserting that a rejected request wrote nothing. An API key's
- * `lastUsedAt` is left out: the authorizer's bookkeeping, written on use, refused or not.
+ * `lastUsedAt` is left out: authentication's bookkeeping, written on use, refused or not.
  */
 export async function snapshotTable(store: Store): Promise<string> {
   const items: Record<string, unknown>[] = [];
