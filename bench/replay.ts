@@ -3,8 +3,8 @@
  * with fresh ids. The probe captured the marshalled input as it went on the wire; here its JSON
  * is a template in which the probe's own ids (member, transaction, redemption, idempotency key,
  * order reference) are swapped for fresh ones of the same length, so every item keeps its shape,
- * attributes, expressions and byte size, and only the member version and aggregate shard are
- * re-pointed at the new member. The baseline therefore pays for DynamoDB, HTTP and the SDK's
+ * attributes, expressions and byte size, and only the member version, the counter shards and the
+ * program copy are re-pointed at the new member. The baseline therefore pays for DynamoDB, HTTP and the SDK's
  * low-level client, and nothing of ours.
  */
 import type {
@@ -12,7 +12,7 @@ import type {
   BatchGetItemCommandInput,
   TransactWriteItemsCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { keys, shardOf } from '../lambdas/store/keys.ts';
+import { counterShardOf, keys, programCopyOf } from '../lambdas/store/keys.ts';
 
 /** The ids one request put into its items, by role. */
 export type RequestIds = Record<string, string>;
@@ -63,8 +63,15 @@ function retarget(items: TransactItems, memberId: string, version: number): void
       values[':next'] = { N: String(version + 1) };
       memberUpdates++;
     }
+    // The counters of the new member's shard (the partition follows the shard).
     if (Update && pk.startsWith('AGG#')) {
-      Update.Key = { ...Update.Key, sk: { S: keys.aggregate('', '', shardOf(memberId)).sk } };
+      const day = String(Update.Key?.sk?.S).split('#')[0] as string;
+      const { pk: shardPk, sk } = keys.aggregate(day, pk.split('#')[1] as string, counterShardOf(memberId));
+      Update.Key = { pk: { S: shardPk }, sk: { S: sk } };
+    }
+    if (Update && pk.startsWith('KPI#')) {
+      const { pk: shardPk, sk } = keys.kpi(pk.split('#')[1] as string, counterShardOf(memberId));
+      Update.Key = { pk: { S: shardPk }, sk: { S: sk } };
     }
   }
   if (memberUpdates !== 1) throw new Error('expected one version-conditioned member update to retarget');
@@ -87,5 +94,13 @@ export function readTemplateOf(input: Record<string, unknown>, memberId: string)
 /** The same read for another member (same id length, so the same request size). */
 export function instantiateRead(template: ReadTemplate, memberId: string): BatchGetItemCommandInput {
   if (memberId.length !== template.memberId.length) throw new Error('member ids must have the same length');
-  return JSON.parse(template.json.replaceAll(template.memberId, memberId)) as BatchGetItemCommandInput;
+  const input = JSON.parse(template.json.replaceAll(template.memberId, memberId)) as BatchGetItemCommandInput;
+  // The program copy the new member's requests read.
+  const copy = keys.programCopy(programCopyOf(memberId));
+  for (const table of Object.values(input.RequestItems ?? {})) {
+    table.Keys = table.Keys?.map((key) =>
+      String(key.pk?.S).startsWith('PROGRAM') ? { pk: { S: copy.pk }, sk: { S: copy.sk } } : key,
+    );
+  }
+  return input;
 }

@@ -4,9 +4,11 @@ import type { CampaignsBenchResult } from './campaigns.ts';
 import type { OperationCapacity } from './capacity.ts';
 import type { CdnowImportResult } from './cdnow-import.ts';
 import type { ChurnScanResult, ChurnScanWorld } from './churn-scan.ts';
+import type { CostResult } from './cost.ts';
 import type { ExpireJobResult } from './expire-job.ts';
 import type { JobBenchConfig, JobComparison, JobWorldResult } from './job-bench.ts';
 import type { Breakdown, PairResult } from './latency.ts';
+import { formatLoad, type LoadResult } from './load.ts';
 import type { RenewalsJobResult } from './renewals-job.ts';
 import type { ReportsBenchResult } from './reports.ts';
 import type { Summary } from './stats.ts';
@@ -63,6 +65,10 @@ export interface Results {
   /** Earn latency with 0 vs 20 active campaigns. */
   campaigns: CampaignsBenchResult;
   functions: FunctionResult[];
+  /** The local server under autocannon: earn, redeem, reads at 1/8/64 connections; one hot member. */
+  load: LoadResult;
+  /** A million earns on AWS, from the measured units and time and list prices (cost.ts). */
+  cost: CostResult;
   durationS: number;
 }
 
@@ -79,6 +85,8 @@ export function renderReport(results: Results): string {
     reportsSection(results.reports),
     campaignsSection(results.campaigns),
     functionsSection(results.functions),
+    formatLoad(results.load),
+    costSection(results.cost),
   ].join('\n\n');
 }
 
@@ -363,6 +371,19 @@ function functionsSection(functions: FunctionResult[]): string {
         `${f.coldInitVsBare} ${f.coldInitTargetMet ? 'met' : 'NOT met'}`,
         f.largestParts.map((part) => `${part.name} ${part.kb}`).join(', '),
       ]),
+    ),
+  ].join('\n');
+}
+
+function costSection(cost: CostResult): string {
+  return [
+    `Cost per million earns, USD (${cost.prices.region} list prices of ${cost.prices.asOf}; target ≤ ${cost.target.maxUsd}: ${cost.target.met ? 'met' : 'NOT met'})`,
+    table(
+      ['item', 'USD', 'basis'],
+      [
+        ...cost.perMillionEarns.map((line) => [line.item, line.usd, line.basis]),
+        ['total', cost.totalUsd, ''],
+      ],
     ),
   ].join('\n');
 }

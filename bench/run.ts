@@ -18,7 +18,9 @@ import { BARE_FUNCTION, bundleAll, type ColdInit, coldInits, importOnce } from '
 import type { CampaignsBenchConfig } from './campaigns.ts';
 import type { CdnowImportResult } from './cdnow-import.ts';
 import type { ChurnScanConfig } from './churn-scan.ts';
+import { costPerMillionEarns } from './cost.ts';
 import type { JobBenchConfig } from './job-bench.ts';
+import type { LoadResult } from './load.ts';
 import { type FunctionResult, type Results, renderReport } from './report.ts';
 import type { ReportsBenchConfig } from './reports.ts';
 import { round } from './stats.ts';
@@ -134,6 +136,9 @@ async function main(): Promise<void> {
     const { measureCampaigns } = await import('./campaigns.ts');
     return measureCampaigns(endpoint, CAMPAIGNS, progress);
   });
+  // The local server under autocannon, in a process of its own (its handlers keep their store).
+  progress('load: the local server under autocannon (bench/load.ts)');
+  const load = runChild<LoadResult>('load.ts', 'the load bench');
   const functions = await measureFunctions();
   const { earn, redeem } = database.latencyMs;
   const target = {
@@ -166,6 +171,8 @@ async function main(): Promise<void> {
     reports,
     campaigns,
     functions,
+    load,
+    cost: costPerMillionEarns(database.capacity.earn, earn.handler.p50),
     durationS: round((performance.now() - startedAt) / 1000, 1),
   };
   writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
@@ -282,6 +289,18 @@ async function measureFunctions(): Promise<FunctionResult[]> {
   } finally {
     rmSync(outDir, { recursive: true, force: true });
   }
+}
+
+/** A bench module run as a script; its JSON is the last line of its stdout. */
+function runChild<T>(file: string, what: string): T {
+  const child = spawnSync(process.execPath, [fileURLToPath(new URL(file, import.meta.url))], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, TABLE_NAME: '', DYNAMODB_ENDPOINT: '' },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (child.status !== 0) throw new Error(`${what} failed (exit ${child.status})`);
+  return JSON.parse(child.stdout.trim().split('\n').at(-1) ?? '') as T;
 }
 
 function machineInfo(): Results['machine'] {

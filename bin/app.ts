@@ -12,9 +12,17 @@ const app = new cdk.App();
 const stage = String(app.node.tryGetContext('stage') ?? 'prod') as Stage;
 if (!STAGES.includes(stage)) throw new Error(`-c stage=${stage}: the stages are ${STAGES.join(', ')}.`);
 const alarmTopicArn = app.node.tryGetContext('alarmTopicArn') as string | undefined;
+// `-c counterShards=… -c counterPartitions=… -c configCopies=…` where a ceiling is near (docs/capacity.md).
+const capacity = Object.fromEntries(
+  (['counterShards', 'counterPartitions', 'configCopies'] as const).flatMap((name) => {
+    const value = app.node.tryGetContext(name);
+    return value === undefined ? [] : [[name, Number(value)]];
+  }),
+);
 new LoyaltyStack(app, stage === 'prod' ? 'LoyaltyStack' : `LoyaltyStack-${stage}`, {
   description: `Coalition loyalty rewards API (${stage})`,
   stage,
   ...(alarmTopicArn ? { alarmTopicArn } : {}),
+  capacity,
 });
 cdk.Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -10,6 +10,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { currentTime, startClockAt } from '../lambdas/config/clock.ts';
 import { ensureAdminKey } from '../lambdas/services/api-keys.ts';
 import { createStore } from '../lambdas/store/client.ts';
+import { ensureProgramCopies } from '../lambdas/store/program-store.ts';
 import {
   type DynamoDbLocal,
   ensureTable,
@@ -116,6 +117,8 @@ async function main() {
   const admin = adminKey();
   const store = createStore({ tableName, endpoint: dynamo.endpoint });
   const keyState = await ensureAdminKey(store, admin.key, currentTime().toISOString());
+  // Data kept in .data/ from before the program had copies (decisions §52) gets them now.
+  await ensureProgramCopies(store);
   store.db.destroy();
 
   try {

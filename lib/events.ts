@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as eventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { EVENT_ENTITIES } from '../lambdas/domain/events.ts';
 import { deadLetterQueue } from './dead-letter-queue.ts';
 import { HandlerFunction } from './handler-function.ts';
 import { acknowledgeXRayWildcard } from './nag.ts';
@@ -58,11 +59,12 @@ export class LoyaltyEvents extends Construct {
         retryAttempts: 10,
         reportBatchItemFailures: true,
         onFailure: new eventSources.SqsDlq(this.deadLetterQueue),
-        // Only inserted ledger entries and outbox events are events; other writes never wake it.
+        // Only inserted ledger entries, outbox events and members (member.enrolled) are events;
+        // other writes never wake it.
         filters: [
           lambda.FilterCriteria.filter({
             eventName: lambda.FilterRule.isEqual('INSERT'),
-            dynamodb: { NewImage: { entity: { S: lambda.FilterRule.or('ledger', 'event') } } },
+            dynamodb: { NewImage: { entity: { S: lambda.FilterRule.or(...EVENT_ENTITIES) } } },
           }),
         ],
       }),

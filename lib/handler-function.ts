@@ -32,6 +32,12 @@ export interface HandlerFunctionProps {
 
 /** The context key under which a stack names its metrics namespace for every function in it. */
 export const METRICS_NAMESPACE_CONTEXT = 'loyalty:metricsNamespace';
+/**
+ * The shard and copy counts (lambdas/config/capacity.ts) as environment variables: LoyaltyStack
+ * sets them in the construct context, and every function gets the same values (readers read
+ * shards 0..n−1, so writers and readers must agree).
+ */
+export const CAPACITY_CONTEXT = 'loyalty:capacity';
 
 /** Bundling hooks that copy files into the asset after esbuild (locally: no Docker). */
 function copyHooks(files: Record<string, string>): nodejs.ICommandHooks {
@@ -89,6 +95,7 @@ export class HandlerFunction extends Construct {
           this.node.tryGetContext(METRICS_NAMESPACE_CONTEXT) ?? 'LoyaltyApi',
         ),
         NODE_OPTIONS: '--enable-source-maps',
+        ...((this.node.tryGetContext(CAPACITY_CONTEXT) as Record<string, string> | undefined) ?? {}),
         ...props.environment,
       },
       bundling: {

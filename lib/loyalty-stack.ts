@@ -3,7 +3,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { BootstrapAdminKey } from './bootstrap-admin-key.ts';
 import { EVENT_BUS_NAME, LoyaltyEvents } from './events.ts';
-import { METRICS_NAMESPACE_CONTEXT } from './handler-function.ts';
+import { CAPACITY_CONTEXT, METRICS_NAMESPACE_CONTEXT } from './handler-function.ts';
 import { LoyaltyHttpApi } from './http-api.ts';
 import { LoyaltyJobs } from './jobs.ts';
 import { LedgerTable } from './ledger-table.ts';
@@ -26,6 +26,46 @@ export interface LoyaltyStackProps extends cdk.StackProps {
   alarmTopicArn?: string;
   /** Override the stage's deletion protection (tests, or a protected dev). */
   deletionProtection?: boolean;
+  /**
+   * Shard and copy counts where a capacity ceiling is near (docs/capacity.md); raise, never lower,
+   * on a table that holds data. `-c counterShards= -c counterPartitions= -c configCopies=`.
+   */
+  capacity?: Partial<CapacitySettings>;
+}
+
+/** What lambdas/config/capacity.ts reads, and its limits. */
+export interface CapacitySettings {
+  /** LOYALTY_COUNTER_SHARDS, 1–256. @default 64 */
+  counterShards: number;
+  /** LOYALTY_COUNTER_PARTITIONS, 1–64 (and ≤ counterShards). @default 8 */
+  counterPartitions: number;
+  /** LOYALTY_CONFIG_COPIES, 1–64. @default 8 */
+  configCopies: number;
+}
+
+const CAPACITY_DEFAULTS: CapacitySettings = { counterShards: 64, counterPartitions: 8, configCopies: 8 };
+const CAPACITY_LIMITS: Record<keyof CapacitySettings, [string, number]> = {
+  counterShards: ['LOYALTY_COUNTER_SHARDS', 256],
+  counterPartitions: ['LOYALTY_COUNTER_PARTITIONS', 64],
+  configCopies: ['LOYALTY_CONFIG_COPIES', 64],
+};
+
+/** The functions' environment for `capacity`, refusing values the code would refuse at start. */
+export function capacityEnvironment(capacity: Partial<CapacitySettings> = {}): Record<string, string> {
+  const settings = { ...CAPACITY_DEFAULTS, ...capacity };
+  if (settings.counterPartitions > settings.counterShards) {
+    throw new Error('counterPartitions may not exceed counterShards');
+  }
+  return Object.fromEntries(
+    (Object.keys(CAPACITY_LIMITS) as (keyof CapacitySettings)[]).map((name) => {
+      const [variable, max] = CAPACITY_LIMITS[name];
+      const value = settings[name];
+      if (!Number.isInteger(value) || value < 1 || value > max) {
+        throw new Error(`${name} must be an integer from 1 to ${max}, not ${value}`);
+      }
+      return [variable, String(value)];
+    }),
+  );
 }
 
 /**
@@ -50,6 +90,7 @@ export class LoyaltyStack extends cdk.Stack {
     // Metrics and the bus are named per stage, so dev and prod may share an account.
     const metricsNamespace = prod ? 'LoyaltyApi' : `LoyaltyApi-${this.stage}`;
     this.node.setContext(METRICS_NAMESPACE_CONTEXT, metricsNamespace);
+    this.node.setContext(CAPACITY_CONTEXT, capacityEnvironment(props.capacity));
 
     this.table = new LedgerTable(this, 'Ledger', { deletionProtection });
     this.httpApi = new LoyaltyHttpApi(this, 'Http', { table: this.table.table, logRemovalPolicy });

@@ -36,6 +36,12 @@ export const eventTypeOf: Record<TransactionType, string> = {
 };
 
 /**
+ * The `entity` of every item whose insert is an event (eventOfItem): the stream filter of the
+ * publisher on AWS passes exactly these.
+ */
+export const EVENT_ENTITIES = ['ledger', 'event', 'member'] as const;
+
+/**
  * The event an inserted item carries (undefined: none). A ledger entry's id is derived from its
  * transaction id (`txn_X` → `evt_X`), so a redelivered record yields the same event id;
  * `occurredAt` is when the entry was written, the business time is in `data`.

@@ -16,7 +16,7 @@ import { balanceFigures, nextCuts, POSITION, positionDelta } from '../domain/pos
 import { dayOf } from '../domain/time.ts';
 import type { TransactionView } from '../schemas/points.ts';
 import { findReplay, type IdempotencyRequest, putIdempotencyRecord, replayOf } from '../store/idempotency.ts';
-import { shardOf } from '../store/keys.ts';
+import { counterShardOf } from '../store/keys.ts';
 import {
   type AggregateDelta,
   addToAggregate,
@@ -533,7 +533,7 @@ function mergeAggregates(
     { partnerId: string | null; memberId: string; delta: Record<string, number> }
   >();
   for (const { partnerId, memberId = defaultMember, delta } of aggregates) {
-    const key = JSON.stringify([partnerId, shardOf(memberId)]);
+    const key = JSON.stringify([partnerId, counterShardOf(memberId)]);
     const into = merged.get(key) ?? { partnerId, memberId, delta: {} };
     for (const [name, value] of Object.entries(delta))
       into.delta[name] = (into.delta[name] ?? 0) + (value ?? 0);

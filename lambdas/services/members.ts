@@ -77,11 +77,12 @@ export function memberViewFor(
 
 export async function enrolMember(ctx: RequestContext, body: CreateMemberBody): Promise<UseCaseResponse> {
   const enrolledAt = instantNotAhead(body.enrolledAt, ctx.now, 'body.enrolledAt');
-  const program = await getProgram(ctx.store);
+  const id = newId('mem', Date.parse(ctx.now));
+  const program = await getProgram(ctx.store, id);
   const namespace = externalRefNamespace(ctx.principal);
   const entryTier = program.tiers[0]?.code ?? 'member';
   const member: MemberRecord = {
-    id: newId('mem', Date.parse(ctx.now)),
+    id,
     status: 'active',
     version: 0,
     points: emptyMemberPoints(entryTier, enrolledAt),
@@ -119,7 +120,7 @@ export async function enrolMember(ctx: RequestContext, body: CreateMemberBody): 
 export async function readMember(ctx: RequestContext, memberId: string): Promise<UseCaseResponse> {
   const [member, program, subscription] = await Promise.all([
     getMember(ctx.store, memberId),
-    getProgram(ctx.store),
+    getProgram(ctx.store, memberId),
     currentSubscriptionView(ctx, memberId),
   ]);
   if (!member) throw new NotFoundError(`No member ${memberId}.`);
@@ -135,7 +136,7 @@ export async function findMembers(ctx: RequestContext, externalRef: string): Pro
   );
   const [member, program, subscription] = await Promise.all([
     memberId ? getMember(ctx.store, memberId) : undefined,
-    getProgram(ctx.store),
+    getProgram(ctx.store, memberId ?? externalRef),
     memberId ? currentSubscriptionView(ctx, memberId) : undefined,
   ]);
   const items = member ? [memberViewFor(member, ctx.principal, ctx.now, program, subscription ?? null)] : [];

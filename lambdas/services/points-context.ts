@@ -1,7 +1,7 @@
 import { ForbiddenError, ValidationError } from '../domain/errors.ts';
 import type { Partner } from '../schemas/partners.ts';
 import type { Principal } from '../store/api-key-store.ts';
-import { keys } from '../store/keys.ts';
+import { keys, programCopyOf } from '../store/keys.ts';
 import { batchGet, type MemberRecord, memberFromItem } from '../store/member-store.ts';
 import { partnerFromItem } from '../store/partner-store.ts';
 import { type ProgramRecord, programFromItem } from '../store/program-store.ts';
@@ -53,7 +53,7 @@ export async function loadPointsContext(
 ): Promise<PointsContext> {
   const requested = {
     member: keys.member(wanted.memberId),
-    program: program ? undefined : keys.program(),
+    program: program ? undefined : keys.programCopy(programCopyOf(wanted.memberId)),
     partner: wanted.partnerId ? keys.partner(wanted.partnerId) : undefined,
     reward: wanted.rewardId ? keys.reward(wanted.rewardId) : undefined,
     redemption: wanted.redemptionId ? keys.redemption(wanted.redemptionId) : undefined,

@@ -2,10 +2,16 @@
  * Every key of the single table is built here, with an entity prefix, so the layout can be read
  * in one place (see docs/data-model.md). No other module concatenates key strings.
  */
-export const AGGREGATE_SHARDS = 16;
-
+import { CONFIG_COPIES, COUNTER_PARTITIONS, COUNTER_SHARDS } from '../config/capacity.ts';
 export const keys = {
   program: () => ({ pk: 'PROGRAM', sk: 'CONFIG' }),
+  /**
+   * One of the program's CONFIG_COPIES (0 is the item itself), each a partition of its own: every
+   * earn reads the program, and one item could not serve more than 3,000 strongly consistent reads
+   * a second.
+   */
+  programCopy: (copy: number) =>
+    copy === 0 ? keys.program() : { pk: `PROGRAM#${String(copy).padStart(2, '0')}`, sk: 'CONFIG' },
 
   /** All partners share one partition: a coalition has tens of partners, read as one Query. */
   partner: (partnerId: string) => ({ pk: 'PARTNERS', sk: `PARTNER#${partnerId}` }),
@@ -53,14 +59,16 @@ export const keys = {
   /**
    * Report counters per posting day and partner, spread over shards by member so no single item
    * takes every write (one partition sustains ~1,000 WCU/s; concurrent transactions on one item
-   * conflict). Partition per partner and month, sort key day then shard.
+   * conflict). The shards are spread over partitions too (partner, month, shard mod
+   * COUNTER_PARTITIONS), sort key day then shard: a new day's items land on every partition.
    */
   aggregate: (day: string, partnerId: string, shard: number) => ({
-    pk: `AGG#${partnerId}#${day.slice(0, 7)}`,
+    pk: keys.aggregatePartition(partnerId, day.slice(0, 7), shard % COUNTER_PARTITIONS),
     sk: `${day}#${String(shard).padStart(2, '0')}`,
   }),
-  /** A partner's counters for one month: a report reads a month with one Query. */
-  aggregatePartition: (partnerId: string, month: string) => `AGG#${partnerId}#${month}`,
+  /** One of a partner's month partitions: a report reads a month with one Query per partition. */
+  aggregatePartition: (partnerId: string, month: string, partition: number) =>
+    `AGG#${partnerId}#${month}#${String(partition).padStart(2, '0')}`,
   /**
    * A closed month's counters summed (every day, every shard) for one scope: a report over years
    * reads one item per month instead of 16 per day. Written once the month can no longer change.
@@ -73,8 +81,10 @@ export const keys = {
    * KPI counters per activity month (not posting day) and member shard: first purchases of a month
    * by group and gap, repeat purchasers, enrolments.
    */
-  kpi: (month: string, shard: number) => ({ pk: `KPI#${month}`, sk: String(shard).padStart(2, '0') }),
-  kpiPartition: (month: string) => `KPI#${month}`,
+  kpi: (month: string, shard: number) => ({
+    pk: `KPI#${month}#${String(shard).padStart(2, '0')}`,
+    sk: 'KPI',
+  }),
   /** Redemption estimate revisions (IFRS 15), by the day they take effect. */
   redemptionEstimate: (effectiveFrom: string) => ({ pk: 'ESTIMATES', sk: effectiveFrom }),
   redemptionEstimatesPartition: () => 'ESTIMATES',
@@ -202,6 +212,12 @@ export const FEED_SHARDS = 16;
 export const feedPartition = (partnerId: string | null, shard: number) =>
   `FEED#${partnerId === null ? '' : `${partnerId}#`}${String(shard).padStart(2, '0')}`;
 
+/** Which copy of the program a request about this member reads. */
+export const programCopyOf = (memberId: string) => shardOf(memberId, CONFIG_COPIES);
+
+/** The report and KPI counter shard of a member (LOYALTY_COUNTER_SHARDS of them). */
+export const counterShardOf = (memberId: string) => shardOf(memberId, COUNTER_SHARDS);
+
 /** Stable shard for a member: FNV-1a of its id, so one member always lands on one shard. */
 /** Shards of each band of the at-risk index: a scan writing 3,000 members/s stays below 1,000 per partition. */
 export const CHURN_INDEX_SHARDS = 16;
@@ -211,7 +227,7 @@ export function clvSortKey(clvMinor: number): string {
   return String(Math.max(0, Math.min(Math.floor(clvMinor), Number.MAX_SAFE_INTEGER))).padStart(16, '0');
 }
 
-export function shardOf(memberId: string, shards = AGGREGATE_SHARDS): number {
+export function shardOf(memberId: string, shards = DUE_SHARDS): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < memberId.length; i++) {
     hash ^= memberId.charCodeAt(i);

@@ -1,6 +1,6 @@
 import { monthOf } from '../domain/time.ts';
 import type { Store } from './client.ts';
-import { keys, shardOf } from './keys.ts';
+import { counterShardOf, keys } from './keys.ts';
 import type { TransactItem } from './transactions.ts';
 
 /**
@@ -20,7 +20,7 @@ export function kpiItemsOf(
     {
       Update: {
         TableName: store.tableName,
-        Key: keys.kpi(monthOf(occurredAt), shardOf(memberId)),
+        Key: keys.kpi(monthOf(occurredAt), counterShardOf(memberId)),
         UpdateExpression: `SET entity = :entity ADD ${entries.map((_, i) => `#k${i} :k${i}`).join(', ')}`,
         ExpressionAttributeNames: Object.fromEntries(entries.map(([name], i) => [`#k${i}`, name])),
         ExpressionAttributeValues: {

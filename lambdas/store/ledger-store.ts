@@ -5,7 +5,7 @@ import { COALITION } from '../domain/namespaces.ts';
 import type { Balances } from '../schemas/members.ts';
 import type { ReversalView, TransactionType, TransactionView, TransferView } from '../schemas/points.ts';
 import type { Store } from './client.ts';
-import { keys, shardOf } from './keys.ts';
+import { counterShardOf, keys } from './keys.ts';
 import { decodeCursor, encodeCursor } from './pagination.ts';
 import { redemptionViewOf } from './redemption-store.ts';
 import type { TransactItem } from './transactions.ts';
@@ -238,7 +238,7 @@ export function addToAggregate(
   return {
     Update: {
       TableName: store.tableName,
-      Key: keys.aggregate(day, partnerId ?? COALITION, shardOf(memberId)),
+      Key: keys.aggregate(day, partnerId ?? COALITION, counterShardOf(memberId)),
       UpdateExpression: `SET entity = :entity ADD ${entries.map((_, i) => `#c${i} :c${i}`).join(', ')}`,
       ExpressionAttributeNames: Object.fromEntries(entries.map(([name], i) => [`#c${i}`, name])),
       ExpressionAttributeValues: {

@@ -1,7 +1,9 @@
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { CONFIG_COPIES } from '../config/capacity.ts';
 import { defaultProgram, type Program } from '../schemas/program.ts';
 import type { Store } from './client.ts';
-import { keys } from './keys.ts';
+import { keys, programCopyOf } from './keys.ts';
+import { transactWrite } from './transactions.ts';
 
 export interface ProgramRecord extends Program {
   updatedAt: string | null;
@@ -18,17 +20,38 @@ export function programFromItem(item: Record<string, unknown> | undefined): Prog
   };
 }
 
-export async function getProgram(store: Store): Promise<ProgramRecord> {
+/** The program, read strongly consistently from the copy of `memberId`'s requests (or the item itself). */
+export async function getProgram(store: Store, memberId?: string): Promise<ProgramRecord> {
+  const key = memberId === undefined ? keys.program() : keys.programCopy(programCopyOf(memberId));
   const { Item } = await store.db.send(
-    new GetCommand({ TableName: store.tableName, Key: keys.program(), ConsistentRead: true }),
+    new GetCommand({ TableName: store.tableName, Key: key, ConsistentRead: true }),
   );
   return programFromItem(Item);
 }
 
+/** The program and every copy of it, in one transaction: no reader ever sees two versions. */
 export async function putProgram(store: Store, program: Program, now: string): Promise<ProgramRecord> {
   const record: ProgramRecord = { ...program, updatedAt: now };
-  await store.db.send(
-    new PutCommand({ TableName: store.tableName, Item: { ...keys.program(), entity: 'program', ...record } }),
+  await transactWrite(
+    store,
+    Array.from({ length: CONFIG_COPIES }, (_, copy) => ({
+      Put: { TableName: store.tableName, Item: { ...keys.programCopy(copy), entity: 'program', ...record } },
+    })),
   );
   return record;
+}
+
+/**
+ * Write the copies of a program stored before there were copies (or when LOYALTY_CONFIG_COPIES
+ * was raised): run at start-up by `npm start`, and documented for upgrades on AWS.
+ */
+export async function ensureProgramCopies(store: Store): Promise<boolean> {
+  const { Item } = await store.db.send(
+    new GetCommand({ TableName: store.tableName, Key: keys.program(), ConsistentRead: true }),
+  );
+  if (!Item) return false;
+  const record = programFromItem(Item);
+  const { updatedAt: _updatedAt, ...program } = record;
+  await putProgram(store, program, record.updatedAt ?? new Date().toISOString());
+  return true;
 }

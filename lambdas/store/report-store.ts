@@ -1,10 +1,12 @@
 import {
   type AttributeValue,
+  BatchGetItemCommand,
   ConditionalCheckFailedException,
   PutItemCommand,
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { COUNTER_PARTITIONS, COUNTER_SHARDS } from '../config/capacity.ts';
 import { monthsBetween, type SettlementCounters, zeroCounters } from '../domain/settlement.ts';
 import type { Store } from './client.ts';
 import { keys } from './keys.ts';
@@ -16,8 +18,8 @@ export type Counters = Record<string, bigint>;
 const NOT_COUNTERS = new Set(['pk', 'sk', 'entity', 'closedAt']);
 
 /**
- * Sum a partner's day counters over [from, to] (days inclusive): one Query per month, reading at
- * most 16 shard items per day, whatever the number of members or transactions. Counters are read
+ * Sum a partner's day counters over [from, to] (days inclusive): one Query per month and counter
+ * partition, reading one item per shard and day, whatever the number of members or transactions. Counters are read
  * as exact decimals and summed as BigInt: a busy partner's totals may pass 2^53.
  */
 export function partnerCounters(
@@ -45,17 +47,21 @@ export async function sumCounters<Name extends string>(
 export async function sumDays(store: Store, scope: string, from: string, to: string): Promise<Counters> {
   const total: Counters = {};
   for (const month of monthsBetween(from, to)) {
-    await queryAll(
-      store,
-      {
-        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-        ExpressionAttributeValues: {
-          ':pk': { S: keys.aggregatePartition(scope, month) },
-          ':from': { S: `${from}#` },
-          ':to': { S: `${to}#~` },
-        },
-      },
-      (item) => addItem(total, item),
+    await Promise.all(
+      Array.from({ length: COUNTER_PARTITIONS }, (_, partition) =>
+        queryAll(
+          store,
+          {
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+            ExpressionAttributeValues: {
+              ':pk': { S: keys.aggregatePartition(scope, month, partition) },
+              ':from': { S: `${from}#` },
+              ':to': { S: `${to}#~` },
+            },
+          },
+          (item) => addItem(total, item),
+        ),
+      ),
     );
   }
   return total;
@@ -151,17 +157,26 @@ export async function reportEpoch(store: Store): Promise<string | undefined> {
   return Item?.firstDay as string | undefined;
 }
 
-/** Every counter of the KPI items of one activity month (16 shard items), summed. */
+/** Every counter of the KPI items of one activity month (one item per counter shard), summed. */
 export async function kpiCounters(store: Store, month: string): Promise<Counters> {
   const total: Counters = {};
-  await queryAll(
-    store,
-    {
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': { S: keys.kpiPartition(month) } },
-    },
-    (item) => addItem(total, item),
-  );
+  const shardKeys = Array.from({ length: COUNTER_SHARDS }, (_, shard) => keys.kpi(month, shard));
+  for (let i = 0; i < shardKeys.length; i += 100) {
+    let pending: Record<string, AttributeValue>[] = shardKeys
+      .slice(i, i + 100)
+      .map(({ pk, sk }) => ({ pk: { S: pk }, sk: { S: sk } }));
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 6) throw new Error('DynamoDB kept the KPI counters unprocessed');
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
+      const result = await store.db.send(
+        new BatchGetItemCommand({
+          RequestItems: { [store.tableName]: { Keys: pending, ConsistentRead: true } },
+        }),
+      );
+      for (const item of result.Responses?.[store.tableName] ?? []) addItem(total, item);
+      pending = result.UnprocessedKeys?.[store.tableName]?.Keys ?? [];
+    }
+  }
   return total;
 }
 

@@ -190,6 +190,40 @@ describe('functions', () => {
     for (const id of ids) expect(resources[id]?.Type).toBe('AWS::Lambda::Function');
   });
 
+  it('gives every function of ours the same shard and copy counts, which a stage may raise', () => {
+    const capacityOf = (t: Template) =>
+      Object.entries(t.findResources('AWS::Lambda::Function'))
+        .filter(([id]) => id !== providerFunctionId())
+        .map(([, fn]) => {
+          const variables = (fn.Properties.Environment?.Variables ?? {}) as Record<string, string>;
+          return [
+            variables.LOYALTY_COUNTER_SHARDS,
+            variables.LOYALTY_COUNTER_PARTITIONS,
+            variables.LOYALTY_CONFIG_COPIES,
+          ];
+        });
+    expect(new Set(capacityOf(template).map((values) => values.join()))).toEqual(new Set(['64,8,8']));
+    const raised = new LoyaltyStack(new cdk.App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Raised', {
+      capacity: { counterShards: 128, counterPartitions: 16, configCopies: 16 },
+    });
+    const raisedValues = Object.values(Template.fromStack(raised).findResources('AWS::Lambda::Function'))
+      .map((fn) => (fn.Properties.Environment?.Variables ?? {}) as Record<string, string>)
+      .filter((variables) => variables.LOYALTY_COUNTER_SHARDS !== undefined);
+    expect(raisedValues.length).toBeGreaterThan(10);
+    for (const variables of raisedValues) {
+      expect([
+        variables.LOYALTY_COUNTER_SHARDS,
+        variables.LOYALTY_COUNTER_PARTITIONS,
+        variables.LOYALTY_CONFIG_COPIES,
+      ]).toEqual(['128', '16', '16']);
+    }
+    const app = () => new cdk.App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    expect(() => new LoyaltyStack(app(), 'Bad', { capacity: { counterShards: 0 } })).toThrow(/counterShards/);
+    expect(
+      () => new LoyaltyStack(app(), 'Bad', { capacity: { counterShards: 4, counterPartitions: 8 } }),
+    ).toThrow(/counterPartitions/);
+  });
+
   it('runs every function of ours on arm64 with Node 22 or 24, traced, with its own log group', () => {
     for (const [id, fn] of ofType('AWS::Lambda::Function')) {
       if (id === providerFunctionId()) continue; // CDK's code: its runtime and architecture are CDK's
@@ -267,7 +301,7 @@ describe('events', () => {
     template.hasResourceProperties('AWS::Events::EventBus', { Name: 'loyalty-events' });
   });
 
-  it('feeds the publisher from the stream, filtered to ledger and outbox inserts, with retries and a DLQ', () => {
+  it('feeds the publisher from the stream, filtered to ledger, outbox and member inserts, with retries and a DLQ', () => {
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: logicalId(stack.events.publisher) },
@@ -284,7 +318,7 @@ describe('events', () => {
           {
             Pattern: JSON.stringify({
               eventName: ['INSERT'],
-              dynamodb: { NewImage: { entity: { S: ['ledger', 'event'] } } },
+              dynamodb: { NewImage: { entity: { S: ['ledger', 'event', 'member'] } } },
             }),
           },
         ],

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { COUNTER_PARTITIONS, COUNTER_SHARDS } from '../../lambdas/config/capacity.ts';
 import {
   ConflictError,
   ForbiddenError,
@@ -251,7 +252,7 @@ describe('settlement', () => {
     ]);
   });
 
-  it('reads counters, never the ledger: at most 16 shard items per partner and day', async () => {
+  it('reads counters, never the ledger: one item per counter shard, partner and day, over several partitions', async () => {
     const local = await createTestStore('settlement-shards');
     const c = ledgerCalls(local, partnerPrincipal('alpha'));
     await createTestPartner(local, 'alpha');
@@ -262,14 +263,21 @@ describe('settlement', () => {
     const today = new Date().toISOString().slice(0, 10);
     const month = today.slice(0, 7);
     const shards = await local.db.send(
-      new QueryCommand({
+      new ScanCommand({
         TableName: local.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': `AGG#alpha#${month}` },
+        FilterExpression: 'begins_with(pk, :prefix)',
+        ExpressionAttributeValues: { ':prefix': `AGG#alpha#${month}#` },
+        ConsistentRead: true,
       }),
     );
-    expect(shards.Items?.length).toBeLessThanOrEqual(16);
-    expect(shards.Items?.reduce((sum, item) => sum + Number(item.issuedPoints ?? 0), 0)).toBe(40);
+    const items = shards.Items ?? [];
+    // 40 members over 64 shards: one item per shard a member landed on, all of today, on every partition.
+    expect(new Set(items.map((item) => item.sk)).size).toBe(items.length);
+    expect(items.length).toBeGreaterThan(16);
+    expect(items.length).toBeLessThanOrEqual(Math.min(40, COUNTER_SHARDS));
+    expect(new Set(items.map((item) => item.pk)).size).toBe(COUNTER_PARTITIONS);
+    expect(items.every((item) => String(item.sk).startsWith(`${today}#`))).toBe(true);
+    expect(items.reduce((sum, item) => sum + Number(item.issuedPoints ?? 0), 0)).toBe(40);
     const report = parse(
       await settlementReport(contextFor(local, admin), { from: today, to: today, format: 'json' }),
     );

@@ -147,12 +147,30 @@ describe('fault injection', () => {
   });
 
   it('answers a generic 500 problem that leaks nothing on an unexpected DynamoDB failure', async () => {
+    // DynamoDB refusing a request as malformed is a bug of ours: a 500 that says nothing.
     mock
       .on(TransactWriteCommand)
-      .rejects(Object.assign(new Error('secret internal detail'), { name: 'InternalServerError' }));
+      .rejects(Object.assign(new Error('secret internal detail'), { name: 'ValidationException' }));
     const result = await earnThroughHandler();
     expect(result.status).toBe(500);
     expect(result.body).toMatchObject({ type: '/problems/internal-error', status: 500 });
+  });
+
+  it('answers 503 with Retry-After when DynamoDB fails on its side or cannot be reached', async () => {
+    for (const fault of [
+      Object.assign(new Error('secret internal detail'), { name: 'InternalServerError' }),
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8000'), { code: 'ECONNREFUSED' }),
+      Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }),
+    ]) {
+      mock.on(TransactWriteCommand).rejects(fault);
+      const result = await earnThroughHandler();
+      expect(result.status, fault.message).toBe(503);
+      expect(result.body, fault.message).toMatchObject({
+        type: '/problems/service-unavailable',
+        status: 503,
+      });
+      expect(result.headers['retry-after'], fault.message).toBe('1');
+    }
   });
 
   it('retries a create that raced another transaction, then replays the winner', async () => {
