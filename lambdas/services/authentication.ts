@@ -117,6 +117,7 @@ async function lookup<T>(read: () => Promise<T>): Promise<T> {
 function withTouch(store: Store, auth: Authentication, now: Date): Authentication {
   const { keyId } = auth.principal;
   if (now.getTime() - (touched.get(keyId) ?? 0) < TOUCH_INTERVAL_MS) return auth;
+  if (touched.size >= MAX_KNOWN * 10) touched.clear(); // bounded: forgetting only costs a write
   touched.set(keyId, now.getTime());
   const touch = touchApiKey(store, keyId, now.toISOString()).catch((error: unknown) => {
     logger.warn('could not record API key use', { keyId, error }); // never fails a request

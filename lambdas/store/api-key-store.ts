@@ -139,7 +139,8 @@ export async function touchApiKey(store: Store, keyId: string, now: string): Pro
         Key: keys.apiKeyRecord(keyId),
         UpdateExpression: 'SET lastUsedAt = :now',
         ConditionExpression:
-          'attribute_exists(pk) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt < :cutoff)',
+          // A revoked key's record keeps the last use before its revocation.
+          'attribute_exists(pk) AND attribute_not_exists(revokedAt) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt < :cutoff)',
         ExpressionAttributeValues: { ':now': now, ':cutoff': cutoff },
       }),
     );

@@ -53,6 +53,8 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => api.close());
 
+/** Any answer but a 5xx other than 503 (a clean, retryable "out of time"). */
+const clean = (status: number) => status < 500 || status === 503;
 const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)] as T;
 const between = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
 
@@ -84,7 +86,8 @@ describe('a concurrent soak of mixed operations', () => {
         });
         const text = await response.text();
         count(operation, response.status);
-        expect(response.status, `${operation} ${path} → ${text}`).toBeLessThan(500);
+        // Under load a call may give up cleanly (429, or 503 at its deadline: what it did is kept).
+        expect(clean(response.status), `${operation} ${path} → ${text}`).toBe(true);
         const record = { method, path, body, key, idempotencyKey, status: response.status, text };
         sent.push(record);
         return record;
@@ -168,9 +171,9 @@ describe('a concurrent soak of mixed operations', () => {
             });
             const text = await response.text();
             count('replay', response.status);
-            expect(response.status).toBeLessThan(500);
+            expect(clean(response.status), text).toBe(true);
             // A success is answered again as it was; a refusal (nothing recorded) may be judged anew.
-            if (original.status < 300) {
+            if (original.status < 300 && response.status !== 503 && response.status !== 429) {
               replays += 1;
               expect(response.status, `${original.path} replayed`).toBe(original.status);
               expect(response.headers.get('idempotent-replayed')).toBe('true');
