@@ -14,6 +14,7 @@ import { balancesOf, type LotPoints, type MemberPoints, mergeLots } from '../dom
 import { SYSTEM_SCOPE } from '../domain/namespaces.ts';
 import { balanceFigures, nextCuts, POSITION, positionDelta } from '../domain/position.ts';
 import { dayOf } from '../domain/time.ts';
+import { logger } from '../http/logger.ts';
 import type { TransactionView } from '../schemas/points.ts';
 import { findReplay, type IdempotencyRequest, putIdempotencyRecord, replayOf } from '../store/idempotency.ts';
 import { counterShardOf } from '../store/keys.ts';
@@ -154,7 +155,10 @@ export async function writeMemberChange<Loaded extends LoadedForChange>(
       );
       // Reports start at the first posting day counters hold (a write per process and earlier day;
       // after the commit, so a refused request writes nothing; the reconciliation backs it up).
-      await ensureReportEpoch(ctx.store, dayOf(ctx.now));
+      // Best effort: the change is committed, so a throttled epoch write must not answer 429.
+      await ensureReportEpoch(ctx.store, dayOf(ctx.now)).catch((error: unknown) => {
+        logger.warn('could not record the report epoch; the daily reconciliation does', { error });
+      });
       return { status, body, replayed: false, written: true };
     } catch (error) {
       if (!(error instanceof TransactionCancelledError)) throw error;

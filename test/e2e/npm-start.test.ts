@@ -180,7 +180,10 @@ describe('npm start', () => {
     await stop(restarted);
   });
 
-  it('honours LOYALTY_CLOCK: restarting later over the same data lets points expire (README)', async () => {
+  // Two starts of npm start (Java each time): more than the default 30 s on a loaded machine.
+  it('honours LOYALTY_CLOCK: restarting later over the same data lets points expire (README)', {
+    timeout: 90_000,
+  }, async () => {
     const clockDir = mkdtempSync(join(tmpdir(), 'loyalty-clock-'));
     const api = async (started: Started, method: string, path: string, body?: unknown) => {
       const response = await fetch(`${started.url}${path}`, {

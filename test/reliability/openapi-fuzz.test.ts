@@ -164,6 +164,8 @@ function hostileJson(schema: Schema): fc.Arbitrary<{ kind: string; body: string 
         { kind: 'prototype-keys', body: `{"__proto__":{"role":"admin"},"constructor":{"prototype":{}}}` },
         { kind: 'not-json', body: '{"a":' },
         { kind: 'not-an-object', body: '"just a string"' },
+        { kind: 'not-an-object', body: 'null' },
+        { kind: 'not-an-object', body: '[]' },
         { kind: 'lone-surrogate', body: `{"${first}":"\\ud800","fuzz":1}` },
       ),
     },
@@ -348,6 +350,28 @@ describe('fuzzing every operation of the OpenAPI document', () => {
       const cases = operations.flatMap((op) =>
         fc.sample(caseFor(op), { numRuns: perOperation, seed: FULL ? 13 : 7 }).map((c) => ({ op, c })),
       );
+      // Every JSON body also gets `null` and `[]`, with real path parameters (a `null` once passed as {}).
+      for (const op of operations.filter((o) => o.jsonBody)) {
+        const path = op.pathParams.reduce(
+          (p, name) => p.replace(`{${name}}`, encodeURIComponent(real[name] ?? 'x')),
+          op.path,
+        );
+        for (const body of ['null', '[]'])
+          cases.push({
+            op,
+            c: {
+              kind: 'null-or-array-body',
+              path,
+              query: '',
+              headers: {
+                'content-type': 'application/json',
+                'idempotency-key': `fuzz-${body}-${op.path}`,
+                authorization: `Bearer ${keys.admin}`,
+              },
+              body,
+            },
+          });
+      }
       // Four in flight: the local server and DynamoDB Local share two cores with the client.
       let next = 0;
       await Promise.all(

@@ -32,7 +32,9 @@ export function validateInput(): HttpMiddleware {
       const params = parse('path', route.params, event.pathParameters ?? {});
       const query = parse('query', route.query, event.queryStringParameters ?? {});
       problems.push(...(request.internal.bodyProblems ?? []));
-      const body = parse('body', route.body, request.internal.rawBody ?? {});
+      // No body at all is `{}`; a JSON `null` is a body, and no schema takes it for an object.
+      const raw = request.internal.rawBody;
+      const body = parse('body', route.body, raw === undefined ? {} : raw);
       problems.push(...idempotencyKeyProblems(route, event.headers['idempotency-key']));
       if (problems.length > 0) throw new ValidationError(problems);
       request.internal.input = {
