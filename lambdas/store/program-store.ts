@@ -46,10 +46,14 @@ export async function putProgram(store: Store, program: Program, now: string): P
  * was raised): run at start-up by `npm start`, and documented for upgrades on AWS.
  */
 export async function ensureProgramCopies(store: Store): Promise<boolean> {
-  const { Item } = await store.db.send(
-    new GetCommand({ TableName: store.tableName, Key: keys.program(), ConsistentRead: true }),
-  );
+  const read = (copy: number) =>
+    store.db.send(
+      new GetCommand({ TableName: store.tableName, Key: keys.programCopy(copy), ConsistentRead: true }),
+    );
+  const [{ Item }, { Item: last }] = await Promise.all([read(0), read(CONFIG_COPIES - 1)]);
   if (!Item) return false;
+  // Copies are written with the item in one transaction: the last one current means all are.
+  if (last && last.updatedAt === Item.updatedAt) return true;
   const record = programFromItem(Item);
   const { updatedAt: _updatedAt, ...program } = record;
   await putProgram(store, program, record.updatedAt ?? new Date().toISOString());
